@@ -1,0 +1,154 @@
+"""Shards on disk: one fixed Parquet schema for every stage; JSONL(.gz) accepted as input.
+
+A stage folder holds `docs/<rank>.parquet`. The writer writes to a temporary name and renames at
+the end, so a killed task never leaves a half shard that a later stage would read (a rerun of
+that task rewrites it). Readers accept Parquet with our schema, and JSONL/JSONL.gz rows with at
+least `id` and `text` (other columns become metadata).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from datatrove.data import Document
+
+from sciloom.corpus.errors import InputError
+from sciloom.corpus.record import from_row, provenance_of, source_of, to_row
+from sciloom.corpus.step import SciloomReader, SciloomStep, text_bytes
+
+SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("text", pa.large_string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("metadata", pa.large_string(), nullable=False),
+        pa.field("provenance", pa.large_string(), nullable=False),
+    ]
+)
+DOCS_DIR = "docs"
+ROW_GROUP_ROWS = 2048
+SHARD_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
+
+
+def is_shard_file(path: str | os.PathLike) -> bool:
+    return str(path).endswith(SHARD_SUFFIXES)
+
+
+def shard_files(stage_dir: str | os.PathLike) -> list[Path]:
+    """The Parquet shards of a stage folder, sorted."""
+    return sorted((Path(stage_dir) / DOCS_DIR).glob("*.parquet"))
+
+
+def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """Rows of one shard file (Parquet or JSONL/JSONL.gz). Bad JSON raises InputError."""
+    path = str(path)
+    if path.endswith(".parquet"):
+        try:
+            pf = pq.ParquetFile(path)
+        except (pa.ArrowException, OSError) as err:
+            raise InputError("unreadable_parquet", str(err), path=path) from err
+        for batch in pf.iter_batches(batch_size=ROW_GROUP_ROWS):
+            yield from batch.to_pylist()
+        return
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise InputError("bad_json_line", f"line {lineno}: {err}", path=path) from err
+                if not isinstance(row, dict) or "text" not in row:
+                    raise InputError("missing_text_field", f"line {lineno}", path=path)
+                row.setdefault("id", f"{Path(path).name}:{lineno}")
+                yield row
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InputError("unreadable_jsonl", str(err), path=path) from err
+
+
+def row_to_document(row: dict[str, Any], default_source: str) -> Document:
+    extra = {k: v for k, v in row.items() if k not in ("id", "text", "source", "url", "metadata", "provenance")}
+    doc = from_row(row, default_source)
+    for k, v in extra.items():
+        doc.metadata.setdefault(k, v)
+    return doc
+
+
+def read_documents(paths: Iterable[str | os.PathLike], default_source: str = "unknown") -> Iterator[Document]:
+    """All documents of the given shard files, in order (no counting: for tests and tools)."""
+    for path in paths:
+        for row in iter_rows(path):
+            yield row_to_document(row, default_source)
+
+
+class ShardReader(SciloomReader):
+    """Read Parquet/JSONL shards (an earlier stage's output or user JSONL) into a stage.
+
+    A shard that cannot be read past some point is quarantined as one input; the documents read
+    before the error stay in the stage (they were counted in and flow on).
+    """
+
+    name = "shard_reader"
+
+    def read(self, path: str) -> Iterable[Document]:
+        try:
+            for row in iter_rows(path):
+                doc = row_to_document(row, self.source)
+                self.count_in(source_of(doc), text_bytes(doc))
+                yield doc
+        except InputError as err:
+            data_size = os.path.getsize(path) if os.path.exists(path) else 0
+            self.quarantine(
+                input=path,
+                reason=err.reason,
+                detail=err.detail,
+                source=self.source,
+                nbytes=data_size,
+                count_in=True,
+            )
+
+
+class ParquetShardWriter(SciloomStep):
+    """Last step of every stage: write kept documents to `docs/<rank>.parquet` atomically."""
+
+    name = "parquet_writer"
+    type = "writer"
+
+    def __init__(self, stage_dir: str | os.PathLike, stage_name: str) -> None:
+        super().__init__()
+        self.stage_dir = str(stage_dir)
+        self.stage_name = stage_name
+
+    def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
+        out_dir = Path(self.stage_dir) / DOCS_DIR
+        out_dir.mkdir(parents=True, exist_ok=True)
+        final = out_dir / f"{rank:05d}.parquet"
+        tmp = out_dir / f".{rank:05d}.parquet.tmp"
+        writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+        batch: list[dict[str, Any]] = []
+        try:
+            for doc in data:
+                stages = provenance_of(doc).setdefault("stages", [])
+                if not stages or stages[-1] != self.stage_name:
+                    stages.append(self.stage_name)
+                batch.append(to_row(doc))
+                self.count("kept", source_of(doc), text_bytes(doc))
+                if len(batch) >= ROW_GROUP_ROWS:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+                    batch = []
+                yield doc
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+        finally:
+            writer.close()
+        os.replace(tmp, final)

@@ -1,0 +1,1 @@
+"""sciloom.filters"""
