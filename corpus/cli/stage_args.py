@@ -1,0 +1,32 @@
+"""Arguments every stage subcommand shares (INPUT..., --out, --workers, --tasks, --seed)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sciloom.corpus.stage import StageRun
+
+
+def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
+    if inputs:
+        p.add_argument(
+            "inputs",
+            nargs="+",
+            metavar="INPUT",
+            help="files, folders, globs or an earlier stage's output folder",
+        )
+    p.add_argument("--out", required=True, help="output stage folder (docs/, manifest.json, quarantine/)")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--tasks", type=int, default=None, help="number of tasks/shards (default: from the inputs)")
+    p.add_argument("--seed", type=int, default=0, help="random seed recorded in the manifest")
+
+
+def stage_run(args: argparse.Namespace, name: str) -> StageRun:
+    return StageRun(
+        name=name,
+        out_dir=Path(args.out),
+        workers=max(1, args.workers),
+        tasks=args.tasks,
+        seed=args.seed,
+    )
