@@ -77,7 +77,9 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
 
 
 def row_to_document(row: dict[str, Any], default_source: str) -> Document:
-    extra = {k: v for k, v in row.items() if k not in ("id", "text", "source", "url", "metadata", "provenance")}
+    extra = {
+        k: v for k, v in row.items() if k not in ("id", "text", "source", "url", "metadata", "provenance")
+    }
     doc = from_row(row, default_source)
     for k, v in extra.items():
         doc.metadata.setdefault(k, v)

@@ -15,6 +15,7 @@ shards whatever the parallelism or executor.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -38,6 +39,7 @@ from sciloom.manifests.schema import MANIFEST_NAME, ShardEntry, StageManifest, w
 logger = logging.getLogger(__name__)
 
 LOGS_DIR = "logs"
+SAMPLES_DIR = "samples"
 MAX_DEFAULT_TASKS = 16
 
 
@@ -80,6 +82,7 @@ def run_stage(
     for step in pipeline:
         if isinstance(step, SciloomStep):
             step.quarantine_dir = str(out_dir / "quarantine")
+            step.samples_dir = str(out_dir / SAMPLES_DIR)
     logging_dir = stage_logging_dir(out_dir)
     start = time.time()
     if run.executor_factory is not None:
@@ -116,6 +119,7 @@ def collect_manifest(run: StageRun, inputs: Sequence[str], tasks: int) -> StageM
         inputs=[str(p) for p in inputs],
         input_manifests=run.input_manifests,
         quarantine=read_quarantine(out_dir / "quarantine"),
+        samples=read_drop_samples(out_dir),
         recipe_hash=run.recipe_hash,
         seed=run.seed,
         versions=package_versions(),
@@ -123,6 +127,21 @@ def collect_manifest(run: StageRun, inputs: Sequence[str], tasks: int) -> StageM
         created=now_iso(),
         tasks=tasks,
     )
+
+
+def read_drop_samples(out_dir: str | os.PathLike) -> dict[str, list[dict[str, str]]]:
+    """References (id, source, file) to the dropped-document samples the steps kept."""
+    samples: dict[str, list[dict[str, str]]] = {}
+    for path in sorted((Path(out_dir) / SAMPLES_DIR).glob("dropped-*.jsonl")):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                entry = json.loads(line)
+                refs = samples.setdefault(entry["reason"], [])
+                if len(refs) < 10:
+                    refs.append(
+                        {"id": entry["id"], "source": entry["source"], "file": str(path.relative_to(out_dir))}
+                    )
+    return samples
 
 
 def list_shards(out_dir: str | os.PathLike) -> list[ShardEntry]:

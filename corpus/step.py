@@ -17,8 +17,10 @@ Bytes are UTF-8 bytes of the text for documents, raw input bytes for quarantined
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from datatrove.data import Document, DocumentsPipeline
@@ -31,6 +33,10 @@ from sciloom.corpus.record import source_of
 logger = logging.getLogger(__name__)
 
 SEP = "|"
+# Dropped documents kept per reason and task under OUT/samples/, so that reports can show what a
+# filter removed (the manifest references them by id; it never copies text).
+DROP_SAMPLES_PER_REASON = 5
+SAMPLE_TEXT_CHARS = 4000
 
 
 def text_bytes(doc: Document) -> int:
@@ -47,8 +53,10 @@ class SciloomStep(PipelineStep):
         super().__init__()
         # Set by corpus.stage.run_stage before the pipeline runs; None when a step is used alone.
         self.quarantine_dir: str | None = None
+        self.samples_dir: str | None = None
         self._quarantine_log: QuarantineLog | None = None
         self._rank = 0
+        self._samples_taken: dict[str, int] = {}
 
     # -- counters -------------------------------------------------------------------------------
     def count(self, what: str, source: str, nbytes: int, reason: str | None = None, n: int = 1) -> None:
@@ -64,6 +72,24 @@ class SciloomStep(PipelineStep):
         """Record that `doc` is dropped for `reason` (a snake_case constant)."""
         doc.metadata["drop_reason"] = reason
         self.count("dropped", source_of(doc), text_bytes(doc), reason)
+        self._keep_sample(doc, reason)
+
+    def _keep_sample(self, doc: Document, reason: str) -> None:
+        if self.samples_dir is None or self._samples_taken.get(reason, 0) >= DROP_SAMPLES_PER_REASON:
+            return
+        self._samples_taken[reason] = self._samples_taken.get(reason, 0) + 1
+        folder = Path(self.samples_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        entry = {
+            "id": str(doc.id),
+            "source": source_of(doc),
+            "reason": reason,
+            "step": self.name,
+            "text": doc.text[:SAMPLE_TEXT_CHARS],
+            "truncated": len(doc.text) > SAMPLE_TEXT_CHARS,
+        }
+        with open(folder / f"dropped-{self._rank:05d}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
     def added(self, doc: Document, reason: str) -> None:
         """Record a document this step creates (it did not enter the stage through a reader)."""

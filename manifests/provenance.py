@@ -37,11 +37,15 @@ def package_versions() -> dict[str, str]:
 
 
 def host_info() -> dict[str, Any]:
-    return {"host": socket.gethostname(), "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def config_hash(config: dict[str, Any]) -> str:

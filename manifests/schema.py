@@ -39,6 +39,9 @@ class StageManifest:
     inputs: list[str] = field(default_factory=list)
     input_manifests: list[dict[str, str]] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
+    samples: dict[str, list[dict[str, str]]] = field(
+        default_factory=dict
+    )  # drop reason -> [{id, source, file}]
     recipe_hash: str | None = None
     seed: int | None = None
     versions: dict[str, str] = field(default_factory=dict)

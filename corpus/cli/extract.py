@@ -30,7 +30,9 @@ def run_arxiv(args: argparse.Namespace) -> int:
     from sciloom.corpus.inputs import resolve_inputs
 
     config = ArxivConfig(keep_bibliography=not args.drop_bibliography)
-    manifest = run_arxiv_stage(resolve_inputs(args.inputs), config, stage_run(args, "extract_arxiv"), source=args.source)
+    manifest = run_arxiv_stage(
+        resolve_inputs(args.inputs), config, stage_run(args, "extract_arxiv"), source=args.source
+    )
     print_summary(manifest)
     return 0
 
@@ -40,7 +42,9 @@ def run_web(args: argparse.Namespace) -> int:
     from sciloom.corpus.web.config import WebConfig
     from sciloom.corpus.web.stage import run_web_stage
 
-    manifest = run_web_stage(resolve_inputs(args.inputs), WebConfig(), stage_run(args, "extract_web"), source=args.source)
+    manifest = run_web_stage(
+        resolve_inputs(args.inputs), WebConfig(), stage_run(args, "extract_web"), source=args.source
+    )
     print_summary(manifest)
     return 0
 

@@ -42,12 +42,13 @@ logger = logging.getLogger("sciloom")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="sciloom", description="Science and math pretraining corpora: extract, filter, mix, tokenize, pretrain."
+        prog="sciloom",
+        description="Science and math pretraining corpora: extract, filter, mix, tokenize, pretrain.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, module in COMMANDS.items():
+    for module in COMMANDS.values():
         importlib.import_module(f"sciloom.corpus.cli.{module}").add_parser(sub)
     return parser
 

@@ -18,7 +18,9 @@ def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None
         )
     p.add_argument("--out", required=True, help="output stage folder (docs/, manifest.json, quarantine/)")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
-    p.add_argument("--tasks", type=int, default=None, help="number of tasks/shards (default: from the inputs)")
+    p.add_argument(
+        "--tasks", type=int, default=None, help="number of tasks/shards (default: from the inputs)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed recorded in the manifest")
 
 

@@ -1,0 +1,183 @@
+"""Readable views of manifests: the per-stage table of `sciloom manifest show`, one-line summaries.
+
+Everything here reads manifest dicts/objects only; `--json` output is the same data as the table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sciloom.manifests.errors import ManifestError
+from sciloom.manifests.schema import StageManifest, load_manifest, read_manifest_dict
+
+
+def stage_line(manifest: StageManifest) -> str:
+    """`in 12 -> kept 10, dropped 1 (too_short 1), quarantined 1 (bad_gzip 1)`."""
+    t = manifest.totals
+    d = t.docs
+    parts = [f"in {d['in']}"]
+    if d["added"]:
+        parts[0] += f" + added {d['added']}"
+    parts.append(f"kept {d['kept']}")
+    rest = []
+    if d["dropped"]:
+        rest.append(f"dropped {d['dropped']} ({_top(t.dropped_reasons)})")
+    if d["quarantined"]:
+        rest.append(f"quarantined {d['quarantined']} ({_top(t.quarantined_reasons)})")
+    return " -> ".join(parts) + ("" if not rest else ", " + ", ".join(rest))
+
+
+def _top(reasons: dict[str, int], k: int = 3) -> str:
+    items = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    shown = ", ".join(f"{r} {n}" for r, n in items[:k])
+    return shown + (f", +{len(items) - k} more" if len(items) > k else "")
+
+
+def print_stage_summary(manifest: StageManifest, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(f"{manifest.stage}: {stage_line(manifest)}")
+    for q in manifest.quarantine[:20]:
+        where = q["input"] + (f"::{q['member']}" if q.get("member") else "")
+        console.print(f"  quarantined {where}: {q['reason']} {q.get('detail', '')[:120]}")
+
+
+def stage_dirs(build_dir: Path) -> list[Path]:
+    """Stage folders of a build in order (from the build manifest, else by name)."""
+    try:
+        d = read_manifest_dict(build_dir)
+    except ManifestError:
+        d = {}
+    if d.get("kind") == "build":
+        return [
+            build_dir / s["dir"]
+            for s in d.get("stages", [])
+            if (build_dir / s["dir"] / "manifest.json").is_file()
+        ]
+    if d.get("kind") == "stage":
+        return [build_dir]
+    found = sorted(p.parent for p in build_dir.glob("*/manifest.json"))
+    if not found:
+        raise ManifestError(f"{build_dir}: neither a build nor a stage folder (no manifest.json)")
+    return found
+
+
+def summary(build_dir: str | Path) -> dict[str, Any]:
+    """The data behind `manifest show`: per stage and source counts, reasons, extras, build info."""
+    build_dir = Path(build_dir)
+    top = read_manifest_dict(build_dir)
+    out: dict[str, Any] = {"dir": str(build_dir), "kind": top.get("kind")}
+    if top.get("kind") == "build":
+        out["build"] = {
+            "recipe_hash": top.get("recipe_hash"),
+            "seed": top.get("seed"),
+            "versions": top.get("versions"),
+            "wall_time_s": top.get("wall_time_s"),
+            "outputs": top.get("outputs"),
+        }
+    stages = []
+    for folder in stage_dirs(build_dir):
+        m = read_manifest_dict(folder)
+        stages.append(
+            {
+                "stage": m["stage"],
+                "dir": folder.name,
+                "sources": m["sources"],
+                "totals": m["totals"],
+                "shards": len(m.get("shards", [])),
+                "quarantine": m.get("quarantine", []),
+                "extra": m.get("extra", {}),
+                "recipe_hash": m.get("recipe_hash"),
+            }
+        )
+    out["stages"] = stages
+    return out
+
+
+def _fmt_bytes(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _tokens_by_source(extra: dict[str, Any]) -> dict[str, int]:
+    datasets = (extra.get("tokenize") or {}).get("datasets") or {}
+    return {src: int(v.get("tokens", 0)) for src, v in datasets.items() if isinstance(v, dict)}
+
+
+def render_show(data: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"sciloom manifest: {data['dir']}", show_lines=False)
+    for col in (
+        "stage",
+        "source",
+        "in",
+        "added",
+        "kept",
+        "dropped",
+        "quarantined",
+        "bytes in",
+        "bytes kept",
+        "tokens",
+        "top drop reasons",
+    ):
+        table.add_column(
+            col, justify="right" if col not in ("stage", "source", "top drop reasons") else "left"
+        )
+    for st in data["stages"]:
+        tokens = _tokens_by_source(st["extra"])
+        for i, (src, c) in enumerate(st["sources"].items()):
+            d, b = c["docs"], c["bytes"]
+            reasons = {
+                **c.get("dropped_reasons", {}),
+                **{f"q:{k}": v for k, v in c.get("quarantined_reasons", {}).items()},
+            }
+            table.add_row(
+                st["stage"] if i == 0 else "",
+                src,
+                str(d["in"]),
+                str(d["added"]) if d["added"] else "",
+                str(d["kept"]),
+                str(d["dropped"]),
+                str(d["quarantined"]),
+                _fmt_bytes(b["in"]),
+                _fmt_bytes(b["kept"]),
+                f"{tokens[src]:,}" if src in tokens else "",
+                _top(reasons) if reasons else "",
+            )
+        table.add_section()
+    console.print(table)
+    for st in data["stages"]:
+        for key, value in st["extra"].items():
+            console.print(f"[bold]{st['stage']}[/bold] {key}: {_compact(value)}")
+        for q in st["quarantine"][:10]:
+            where = q["input"] + (f"::{q['member']}" if q.get("member") else "")
+            console.print(f"[bold]{st['stage']}[/bold] quarantined {where}: {q['reason']}")
+    if "build" in data:
+        b = data["build"]
+        console.print(
+            f"recipe hash {str(b['recipe_hash'])[:16]}  seed {b['seed']}  wall time {b['wall_time_s']} s"
+        )
+        outputs = b.get("outputs") or {}
+        if outputs.get("tokenizer_sha256"):
+            console.print(f"tokenizer {outputs.get('tokenizer')}  sha256 {outputs['tokenizer_sha256'][:16]}")
+        versions = b.get("versions") or {}
+        console.print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+
+
+def _compact(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, default=str, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def load_stage(folder: str | Path) -> StageManifest:
+    m = load_manifest(folder)
+    if not isinstance(m, StageManifest):
+        raise ManifestError(f"{folder}: not a stage folder")
+    return m
