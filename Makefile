@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format install clean
+.PHONY: demo test lint format install system clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
@@ -30,8 +30,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) lint
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+# Debian packages (Chromium for the report test) and a single-node Slurm for the cluster tests.
+system:
+	bash scripts/install-system-deps.sh
+	bash scripts/slurm-local.sh start
+
+test: $(STAMP) lint system
+	. .slurm/env && $(BIN)/python -m pytest -q --timeout=900 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache

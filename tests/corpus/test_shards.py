@@ -1,0 +1,38 @@
+import gzip
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from sciloom.corpus.errors import InputError
+from sciloom.corpus.shards import SCHEMA, iter_rows
+
+
+def test_jsonl_gz_rows_are_read_with_ids(tmp_path):
+    path = tmp_path / "in.jsonl.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write(json.dumps({"text": "a"}) + "\n\n" + json.dumps({"id": "x", "text": "b"}) + "\n")
+    rows = list(iter_rows(path))
+    assert [r["id"] for r in rows] == ["in.jsonl.gz:1", "x"]
+
+
+def test_bad_json_line_names_the_line(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "text": "ok"}\n{oops\n')
+    with pytest.raises(InputError) as err:
+        list(iter_rows(path))
+    assert err.value.reason == "bad_json_line" and "line 2" in err.value.detail
+
+
+def test_truncated_gzip_is_an_input_error(tmp_path):
+    path = tmp_path / "cut.jsonl.gz"
+    data = gzip.compress(("\n".join(json.dumps({"id": i, "text": "x" * 100}) for i in range(200))).encode())
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as err:
+        list(iter_rows(path))
+    assert err.value.reason == "unreadable_jsonl"
+
+
+def test_parquet_schema_is_fixed():
+    assert SCHEMA.names == ["id", "text", "source", "url", "metadata", "provenance"]
+    assert pq is not None
