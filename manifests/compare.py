@@ -73,10 +73,11 @@ def diff(a: str | Path, b: str | Path) -> dict[str, Any]:
 
 
 def render_diff(d: dict[str, Any], console=None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    from sciloom.manifests.render import wide_console
+
+    console = console or wide_console()
     if d["recipe"]:
         t = Table(title="recipe changes")
         for col in ("key", "A", "B"):

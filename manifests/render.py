@@ -111,8 +111,15 @@ def _tokens_by_source(extra: dict[str, Any]) -> dict[str, int]:
     return {src: int(v.get("tokens", 0)) for src, v in datasets.items() if isinstance(v, dict)}
 
 
+def wide_console() -> Console:
+    """A console that does not squeeze the table when output is piped to a file or a test."""
+    import sys
+
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def render_show(data: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or wide_console()
     table = Table(title=f"sciloom manifest: {data['dir']}", show_lines=False)
     for col in (
         "stage",
