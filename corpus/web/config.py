@@ -1,0 +1,54 @@
+"""`WebConfig`: the options of web extraction (recipe source options for a `web` source)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sciloom.corpus.errors import RecipeError
+
+
+@dataclass
+class WebConfig:
+    """How HTML pages and WARC responses become documents."""
+
+    page_timeout_s: float = 10.0
+    """Wall-clock limit per page, seconds; a page over it is quarantined (`page_timeout`).
+    datatrove's Trafilatura step uses 1 s, too little for math pages (pre-pass + trafilatura take
+    ~0.15 s on a 200 KB page, 10x that on pathological ones; FIELD-NOTES 2)."""
+
+    min_math_score: float = 0.0
+    """Drop documents whose math score (0..1, math_score.py) is below this (`low_math_score`).
+    0 keeps everything and only records the score, so a later recipe step decides (dolma's
+    tag-then-mix)."""
+
+    boundary_tokens: bool = False
+    """Also wrap each formula in [START_INLINE_MATH]/[START_DISPLAY_MATH] tokens (corpus/markup.py)."""
+
+    min_formula_share: float = 0.9
+    """When boilerplate removal keeps less than this share (0..1) of the page's formulas, the
+    math-bearing blocks it dropped are put back (math_rescue.py). 0 disables the rescue."""
+
+    favor_precision: bool = False
+    """trafilatura's `favor_precision` (datatrove's default is True; it drops more math)."""
+
+    include_tables: bool = True
+    """trafilatura's `include_tables`: math often lives in table cells."""
+
+    include_comments: bool = True
+    """trafilatura's `include_comments`: Q&A and forum comments carry formulas."""
+
+    convert_mathml: bool = True
+    """Convert presentation MathML without a TeX annotation to LaTeX (mathml.py)."""
+
+    max_page_bytes: int = 20 * 1024 * 1024
+    """Pages larger than this (bytes) are quarantined (`page_too_large`) rather than parsed."""
+
+    def __post_init__(self) -> None:
+        if not self.page_timeout_s > 0:
+            raise RecipeError(f"web.page_timeout_s must be > 0, got {self.page_timeout_s!r}")
+        if not 0.0 <= self.min_math_score <= 1.0:
+            raise RecipeError(f"web.min_math_score must be in [0, 1], got {self.min_math_score!r}")
+        if not 0.0 <= self.min_formula_share <= 1.0:
+            raise RecipeError(f"web.min_formula_share must be in [0, 1], got {self.min_formula_share!r}")
+        if self.max_page_bytes <= 0:
+            raise RecipeError(f"web.max_page_bytes must be > 0, got {self.max_page_bytes!r}")

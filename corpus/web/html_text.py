@@ -1,0 +1,132 @@
+"""Page HTML -> main text with every formula kept as LaTeX.
+
+Order matters: parse once with lxml, recover math into placeholders (math_recovery.py), run
+trafilatura's boilerplate removal on the same tree in txt mode (its Markdown mode escapes TeX:
+`$a\\_1 \\< a\\_2$`, FIELD-NOTES 2), then write the formulas back.
+
+Boilerplate removal is allowed to drop navigation, never math: trafilatura keeps one main node,
+so a Q&A page loses its answers and comments, and a journal page its display equations. When its
+text holds less than `min_formula_share` of the formulas found in the page body, the visible,
+non-navigation blocks that hold the lost formulas are put back after it, in page order
+(math_rescue.py). That one rule replaces any per-site code.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+import lxml.html
+from lxml import etree
+
+from sciloom.corpus.errors import InputError
+from sciloom.corpus.web.math_recovery import TOKEN_RE, Formula, MathRecovery, restore_math
+from sciloom.corpus.web.math_rescue import rescue_math_blocks
+from sciloom.corpus.web.tex_delimiters import page_delimiters
+
+PARSE_FAILED = "html_parse_failed"
+NO_TEXT = "no_main_text"
+
+
+@dataclass
+class ExtractOptions:
+    """trafilatura settings (see WebConfig for the user-facing fields)."""
+
+    favor_precision: bool = False
+    favor_recall: bool = False
+    include_tables: bool = True
+    include_comments: bool = True
+    min_formula_share: float = 0.9
+    boundary_tokens: bool = False
+    mathml: bool = True
+
+
+@dataclass
+class ExtractedPage:
+    text: str
+    title: str | None
+    formulas: list[Formula]  # formulas that made it into `text`, in order
+    found: int  # formulas found in the whole page (before boilerplate removal)
+    mathml_failures: int = 0
+    rescued_blocks: int = 0  # math-bearing blocks put back after boilerplate removal dropped them
+    kinds: dict[str, int] = field(default_factory=dict)
+
+
+def parse_html(text: str, path: str | None = None) -> etree._Element:
+    # lxml refuses str input that carries an XML encoding declaration; strip it.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    try:
+        root = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as err:
+        raise InputError(PARSE_FAILED, str(err), path=path) from err
+    if root is None:
+        raise InputError(PARSE_FAILED, "empty document", path=path)
+    return root
+
+
+def _title(root: etree._Element) -> str | None:
+    t = root.find(".//title")
+    return " ".join(t.text_content().split()) if t is not None and t.text_content().strip() else None
+
+
+def _trafilatura(root: etree._Element, opts: ExtractOptions, recall: bool) -> str:
+    import trafilatura
+
+    text = trafilatura.extract(
+        root,
+        output_format="txt",
+        favor_precision=opts.favor_precision and not recall,
+        favor_recall=opts.favor_recall or recall,
+        include_tables=opts.include_tables,
+        include_comments=opts.include_comments,
+        include_images=False,
+        include_links=False,
+        deduplicate=False,
+        with_metadata=False,
+    )
+    return text or ""
+
+
+def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None = None) -> ExtractedPage:
+    """Main text of one page with its formulas; raises InputError when nothing can be extracted."""
+    opts = opts or ExtractOptions()
+    root = parse_html(html, path)
+    scripts = [s.text or "" for s in root.iter("script") if not (s.get("type") or "").startswith("math/")]
+    srcs = [s.get("src") or "" for s in root.iter("script")]
+    config = page_delimiters(scripts, srcs)
+    recovery = MathRecovery(config, mathml=opts.mathml)
+    formulas = recovery.run(root)
+    title = _title(root)
+    body = root.find("body")
+    in_body = (
+        set(TOKEN_RE.findall(etree.tostring(body, encoding="unicode", method="text")))
+        if body is not None
+        else set()
+    )
+    # trafilatura prunes the tree it is given; keep a copy to rescue math-bearing blocks from.
+    spare = copy.deepcopy(root) if in_body else None
+    text = _trafilatura(root, opts, recall=False)
+    kept = set(TOKEN_RE.findall(text))
+    rescued = 0
+    if spare is not None and len(kept) < opts.min_formula_share * len(in_body):
+        blocks = rescue_math_blocks(spare, kept)
+        if blocks:
+            rescued = len(blocks)
+            text = (text + "\n\n" + "\n\n".join(blocks)).strip()
+    if not text.strip():
+        raise InputError(NO_TEXT, "boilerplate removal left no text", path=path)
+    out = restore_math(text, formulas, opts.boundary_tokens)
+    used = [formulas[int(i)] for i in TOKEN_RE.findall(text)]
+    kinds: dict[str, int] = {}
+    for f in used:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    return ExtractedPage(
+        text=out,
+        title=title,
+        formulas=used,
+        found=len(in_body),
+        mathml_failures=recovery.failures,
+        rescued_blocks=rescued,
+        kinds=kinds,
+    )

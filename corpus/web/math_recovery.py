@@ -1,0 +1,386 @@
+"""Find every formula in a page's DOM and replace it by a protected placeholder.
+
+This runs before boilerplate removal: trafilatura deletes `<script>`, hidden spans, `<math>` and
+images, which is where most web math lives (FIELD-NOTES 2). Each formula becomes a placeholder
+token in the text (`⟦M12⟧`), which boilerplate removal treats as a word; `restore_math` then writes
+the formulas back in the corpus convention (`corpus.markup.wrap_math`): `$...$` inline, `$$...$$`
+display, LaTeX unchanged.
+
+Markup handled, in this order (outer containers first, so a formula is taken once and the
+rendered glyphs next to it are dropped instead of leaking "glyph soup" into the text):
+
+1. MathJax 2 output (`.MathJax`, `.MathJax_Display`, `.MathJax_Preview`, SVG/CHTML variants):
+   dropped when the source `<script type="math/...">` is beside it;
+2. `<script type="math/tex">`, `math/tex; mode=display`, `math/asciimath`, `math/mml`;
+3. MathJax 3 `<mjx-container>` (source from its assistive MathML);
+4. KaTeX `.katex` (TeX from the `application/x-tex` annotation, or the last text of
+   `.katex-mathml` when a CMS stripped the tags; display from `.katex-display`);
+5. Wikipedia `.mwe-math-element` (annotation; the SVG fallback image is dropped);
+6. `<math>`: x-tex annotation, then `alttext`, then presentation MathML converted (mathml.py);
+7. formula images (tex_images.py);
+8. `data-tex` / `data-latex` / `data-math` attributes (Zhihu, editors);
+9. `<sub>`/`<sup>` in prose, written `_{..}`/`^{..}`;
+10. raw TeX and BBCode in text nodes with the page's own delimiters (tex_delimiters.py), and
+    backtick AsciiMath when the page loads AsciiMath (asciimath.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from sciloom.corpus.markup import wrap_math
+from sciloom.corpus.web.mathml import MathMLTooLarge, local_name, mathml_to_latex
+from sciloom.corpus.web.tex_delimiters import DelimiterConfig, find_tex
+from sciloom.corpus.web.tex_images import tex_from_image
+
+TOKEN = "\u27e6M{}\u27e7"
+TOKEN_RE = re.compile("\u27e6M(\\d+)\u27e7")
+SKIP_TEXT = {"script", "style", "code", "pre", "textarea", "noscript", "kbd", "samp", "title", "head"}
+INLINE_TAGS = {
+    "a",
+    "abbr",
+    "b",
+    "bdi",
+    "bdo",
+    "big",
+    "cite",
+    "data",
+    "dfn",
+    "em",
+    "font",
+    "i",
+    "img",
+    "ins",
+    "label",
+    "mark",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strike",
+    "strong",
+    "sub",
+    "sup",
+    "time",
+    "tt",
+    "u",
+    "var",
+    "script",
+}
+MATHJAX_OUTPUT = (
+    "MathJax",
+    "MathJax_Display",
+    "MathJax_SVG",
+    "MathJax_SVG_Display",
+    "MathJax_CHTML",
+    "MathJax_MathML",
+    "MathJax_PHTML",
+    "MathJax_MathContainer",
+    "MJX_Assistive_MathML",
+    "MathJax_Preview",
+)
+KATEX_DISPLAY = {"katex-display", "katex--display"}
+KATEX_WRAPPERS = KATEX_DISPLAY | {"katex--inline"}
+TEX_ENCODINGS = ("application/x-tex", "tex", "latex", "application/x-latex", "text/x-tex")
+CDATA = re.compile(r"^\s*%?\s*<!\[CDATA\[|%?\s*\]\]>\s*$")
+MULTILINE_ENV = re.compile(
+    r"\\begin\{(aligned|align|gathered|gather|cases|[pbvBV]?matrix|array|split|eqnarray|multline)\*?\}"
+)
+DISPLAYSTYLE = re.compile(r"^\{\\displaystyle\s*(.*)\}$", re.S)
+
+
+@dataclass(frozen=True)
+class Formula:
+    latex: str
+    display: bool
+    kind: str  # markup it came from: tex_script, tex_raw, katex, mathml_annotation, image, ...
+
+
+def _classes(el: etree._Element) -> set[str]:
+    return set((el.get("class") or "").split())
+
+
+def _xpath_class(name: str) -> str:
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
+class MathRecovery:
+    """Replace the formulas of one parsed page by placeholders; keep the formulas in order."""
+
+    def __init__(self, config: DelimiterConfig, mathml: bool = True) -> None:
+        self.config = config
+        self.mathml = mathml
+        self.formulas: list[Formula] = []
+        self.failures = 0  # MathML that could not be converted (kept out, counted)
+
+    # -- placeholder bookkeeping -------------------------------------------------------------------
+    def _token(self, latex: str, display: bool, kind: str) -> str:
+        latex = latex.strip()
+        m = DISPLAYSTYLE.match(latex)
+        if m:
+            latex = m.group(1).strip()
+        if not latex:
+            return ""
+        if not display and MULTILINE_ENV.search(latex) and "\\\\" in latex:
+            # A multi-line environment (aligned, cases, matrices) cannot sit inside a line of text.
+            display = True
+        self.formulas.append(Formula(latex, display, kind))
+        return TOKEN.format(len(self.formulas) - 1)
+
+    def _replace(self, el: etree._Element, text: str) -> None:
+        parent = el.getparent()
+        if parent is None:
+            return
+        tail = el.tail or ""
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + text + tail
+        else:
+            parent.text = (parent.text or "") + text + tail
+        parent.remove(el)
+
+    def _replace_formula(self, el: etree._Element, latex: str, display: bool, kind: str) -> None:
+        token = self._token(latex, display, kind)
+        self._replace(el, token)
+
+    # -- the passes ---------------------------------------------------------------------------------
+    def run(self, root: etree._Element) -> list[Formula]:
+        self._mathjax_output(root)
+        self._scripts(root)
+        self._mjx_containers(root)
+        self._katex(root)
+        self._wikipedia(root)
+        self._math_elements(root)
+        self._images(root)
+        self._data_attributes(root)
+        self._sub_sup(root)
+        self._text(root)
+        return self.formulas
+
+    def _mathjax_output(self, root: etree._Element) -> None:
+        query = " or ".join(_xpath_class(c) for c in MATHJAX_OUTPUT)
+        for el in root.xpath(f"//*[{query}]"):
+            if el.getparent() is None or "MathJax_Preview" in _classes(el):
+                if el.getparent() is not None:
+                    self._replace(el, "")
+                continue
+            nxt = el.getnext()
+            while nxt is not None and local_name(nxt) != "script" and _classes(nxt) & set(MATHJAX_OUTPUT):
+                nxt = nxt.getnext()
+            if (
+                nxt is not None
+                and local_name(nxt) == "script"
+                and (nxt.get("type") or "").startswith("math/")
+            ):
+                self._replace(el, "")
+            elif not el.xpath(".//*[local-name()='math']"):
+                self._replace(el, "")  # rendered glyphs whose source is gone: never glyph soup
+
+    def _scripts(self, root: etree._Element) -> None:
+        for el in root.xpath("//script[starts-with(@type, 'math/')]"):
+            kind = (el.get("type") or "").lower()
+            body = CDATA.sub("", el.text or "")
+            display = "mode=display" in kind.replace(" ", "")
+            if kind.startswith("math/tex"):
+                self._replace_formula(el, body, display, "tex_script")
+            elif kind.startswith("math/asciimath"):
+                from sciloom.corpus.web.asciimath import asciimath_to_latex
+
+                self._replace_formula(el, asciimath_to_latex(body), display, "asciimath")
+            elif kind.startswith("math/mml"):
+                try:
+                    math = etree.fromstring(body.encode("utf-8"))
+                except etree.XMLSyntaxError:
+                    self._replace(el, "")
+                    continue
+                self._replace_formula(el, self._convert(math) or "", display, "mathml_converted")
+
+    def _mjx_containers(self, root: etree._Element) -> None:
+        for el in root.xpath("//*[local-name()='mjx-container']"):
+            if el.getparent() is None:
+                continue
+            display = el.get("display") == "true" or el.get("display") == "block"
+            maths = el.xpath(".//*[local-name()='math']")
+            latex, kind = self._math_source(maths[0]) if maths else (el.get("data-latex") or "", "mathjax3")
+            self._replace_formula(el, latex, display, "mathjax3_" + kind if maths else kind)
+
+    def _katex(self, root: etree._Element) -> None:
+        for el in root.xpath(f"//*[{_xpath_class('katex')}]"):
+            if el.getparent() is None:
+                continue
+            target, display = el, False
+            for anc in [el, *el.iterancestors()]:
+                cls = _classes(anc)
+                if cls & KATEX_WRAPPERS:
+                    target = anc
+                    display = display or bool(cls & KATEX_DISPLAY)
+            ann = el.xpath(".//*[local-name()='annotation'][contains(@encoding, 'tex')]")
+            if ann:
+                latex = "".join(ann[0].itertext())
+            else:
+                mathml = el.xpath(f".//*[{_xpath_class('katex-mathml')}]")
+                texts = [t for t in (mathml[0].itertext() if mathml else []) if t.strip()]
+                latex = texts[-1] if texts else ""
+            self._replace_formula(target, latex, display, "katex")
+
+    def _wikipedia(self, root: etree._Element) -> None:
+        for el in root.xpath(f"//*[{_xpath_class('mwe-math-element')}]"):
+            if el.getparent() is None:
+                continue
+            maths = el.xpath(".//*[local-name()='math']")
+            display = bool(el.xpath(f".//*[{_xpath_class('mwe-math-mathml-display')}]")) or any(
+                m.get("display") == "block" for m in maths
+            )
+            if maths:
+                latex, kind = self._math_source(maths[0])
+            else:
+                imgs = el.xpath(".//img[@alt]")
+                latex, kind = (imgs[0].get("alt"), "alttext") if imgs else ("", "none")
+            self._replace_formula(el, latex, display, "wikipedia_" + kind)
+
+    def _math_elements(self, root: etree._Element) -> None:
+        for el in root.xpath("//*[local-name()='math']"):
+            if el.getparent() is None or any(local_name(a) == "math" for a in el.iterancestors()):
+                continue
+            display = el.get("display") == "block" or el.get("mode") == "display"
+            latex, kind = self._math_source(el)
+            self._replace_formula(el, latex, display, "mathml_" + kind)
+
+    def _math_source(self, math: etree._Element) -> tuple[str, str]:
+        for ann in math.xpath(".//*[local-name()='annotation']"):
+            if (ann.get("encoding") or "").lower() in TEX_ENCODINGS:
+                return "".join(ann.itertext()), "annotation"
+        if math.get("alttext"):
+            return math.get("alttext"), "alttext"
+        return self._convert(math) or "", "converted"
+
+    def _convert(self, math: etree._Element) -> str | None:
+        if not self.mathml:
+            return None
+        try:
+            return mathml_to_latex(math)
+        except (MathMLTooLarge, RecursionError):
+            self.failures += 1
+            return None
+
+    def _images(self, root: etree._Element) -> None:
+        for el in root.xpath("//img"):
+            if el.getparent() is None:
+                continue
+            src = el.get("src") or el.get("data-src") or el.get("data-lazy-src") or ""
+            latex = tex_from_image(src, el.get("alt") or "", _classes(el))
+            if latex:
+                display = latex.lstrip().startswith("\\displaystyle") or _own_line(el)
+                self._replace_formula(el, latex, display, "image")
+
+    def _data_attributes(self, root: etree._Element) -> None:
+        for el in root.xpath("//*[@data-tex or @data-latex or @data-math][not(self::script)]"):
+            if el.getparent() is None:
+                continue
+            latex = el.get("data-tex") or el.get("data-latex") or el.get("data-math") or ""
+            cls = " ".join(_classes(el)).lower()
+            display = "display" in cls or "block" in cls or latex.rstrip().endswith("\\\\") or _own_line(el)
+            if latex.rstrip().endswith("\\\\"):
+                latex = latex.rstrip()[:-2]  # Zhihu marks display formulas with a trailing `\\`
+            self._replace_formula(el, latex, display, "data_attribute")
+
+    def _sub_sup(self, root: etree._Element) -> None:
+        for el in root.xpath("//sub | //sup"):
+            if el.getparent() is None or len(el) or _in_skipped(el):
+                continue
+            text = (el.text or "").strip()
+            # Footnote markers (`<sup>[3]</sup>`, `<sup><a>`) and long runs are not exponents.
+            if not text or len(text) > 12 or text.startswith("[") or not _attached(el):
+                continue
+            mark = "^" if local_name(el) == "sup" else "_"
+            self._replace(el, f"{mark}{{{text}}}" if len(text) > 1 else f"{mark}{text}")
+
+    def _text(self, root: etree._Element) -> None:
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            skipped = _in_skipped(el, include_self=False)
+            if not skipped and local_name(el) not in SKIP_TEXT and el.text:
+                el.text = self._text_run(el.text)
+            if not skipped and el.tail:
+                el.tail = self._text_run(el.tail)
+
+    def _text_run(self, text: str) -> str:
+        spans = find_tex(text, self.config)
+        if self.config.asciimath and "`" in text:
+            from sciloom.corpus.web.asciimath import find_asciimath
+
+            spans = sorted(spans + find_asciimath(text, spans), key=lambda s: s.start)
+        if not spans:
+            return text
+        out, pos = [], 0
+        for s in spans:
+            out.append(text[pos : s.start])
+            out.append(self._token(s.latex, s.display, s.kind))
+            pos = s.end
+        out.append(text[pos:])
+        return "".join(out)
+
+
+def _in_skipped(el: etree._Element, include_self: bool = True) -> bool:
+    nodes = [el, *el.iterancestors()] if include_self else list(el.iterancestors())
+    for a in nodes:
+        if local_name(a) in SKIP_TEXT or "tex2jax_ignore" in (a.get("class") or ""):
+            return True
+    return False
+
+
+def _attached(el: etree._Element) -> bool:
+    """A sub/sup glued to the word before it (`x<sup>2</sup>`), not a free-standing marker."""
+    prev = el.getprevious()
+    before = (prev.tail if prev is not None else el.getparent().text) or ""
+    return bool(before) and not before[-1].isspace()
+
+
+def _own_line(el: etree._Element) -> bool:
+    """The element stands alone on its line: nothing but whitespace and line breaks around it."""
+
+    def breaks(node: etree._Element | None, text: str | None) -> bool:
+        if text and text.strip():
+            return False
+        return node is None or local_name(node) not in INLINE_TAGS or local_name(node) == "br"
+
+    prev, nxt = el.getprevious(), el.getnext()
+    before = prev.tail if prev is not None else el.getparent().text
+    if prev is None and local_name(el.getparent()) in INLINE_TAGS:
+        return False
+    if nxt is None and local_name(el.getparent()) in INLINE_TAGS:
+        return False
+    return breaks(prev, before) and breaks(nxt, el.tail)
+
+
+def restore_math(text: str, formulas: list[Formula], boundary_tokens: bool = False) -> str:
+    """Put the formulas back into extracted text.
+
+    Display formulas go on a line of their own. A `$` left in prose (currency) is escaped as `\\$`, so
+    that every unescaped `$` of the output delimits math.
+    """
+    parts = TOKEN_RE.split(text)
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            part = re.sub(r"(?<!\\)\$", r"\\$", part)
+            part = re.sub(r"[ \t]+", " ", part)
+            out.append(part)
+            continue
+        f = formulas[int(part)]
+        body = wrap_math(f.latex, f.display, boundary_tokens)
+        if f.display:
+            if out:
+                out[-1] = out[-1].rstrip(" ")
+            out.append("\n" + body + "\n")
+            parts[i + 1] = parts[i + 1].lstrip(" ")
+        else:
+            out.append(body)
+    text = "".join(out)
+    text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    return text.strip()
