@@ -1,0 +1,162 @@
+"""Pass 2 of dedup: from signature tables to removal decisions (exact, then near duplicates).
+
+Order (FIELD-NOTES 6): exact duplicates first (same `exact_dedup.doc_hash`), then MinHash over the
+survivors. Both use the same keep rule (`minhash.keep_rank`: existing corpus first, then the
+longest text, then the smallest id), so the result does not depend on input order, task count or
+mode. Candidate pairs come from the caller when another mode found them (datatrove's bucket files,
+datasketch's LSH); otherwise from `minhash.candidate_pairs`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sciloom.filters.minhash import (
+    SENTINEL,
+    MinhashParams,
+    candidate_pairs,
+    cluster_keep,
+    components,
+    keep_rank,
+    verified_edges,
+)
+from sciloom.filters.signature_table import SignatureTable
+
+EXACT_DUPLICATE = "exact_duplicate"
+NEAR_DUPLICATE = "near_duplicate"
+BOILERPLATE_ONLY = "boilerplate_only"
+SIZE_BINS = ((2, 2), (3, 3), (4, 7), (8, 15), (16, 1 << 62))
+
+
+@dataclass
+class DedupDecisions:
+    removed: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # id -> (reason, cluster, size)
+    clusters: list[dict] = field(default_factory=list)  # {"kind", "kept", "members"}
+    stats: dict = field(default_factory=dict)
+
+    def save(self, folder: str | os.PathLike) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "removed.json").write_text(json.dumps(self.removed, ensure_ascii=False))
+        with open(folder / "clusters.jsonl", "w", encoding="utf-8") as fh:
+            for c in self.clusters:
+                fh.write(json.dumps(c, ensure_ascii=False) + "\n")
+        (folder / "cluster_stats.json").write_text(json.dumps(self.stats, indent=1))
+
+    def cluster_sets(self, kind: str) -> set[frozenset[str]]:
+        return {frozenset(c["members"]) for c in self.clusters if c["kind"] == kind}
+
+
+def load_removed(folder: str | os.PathLike) -> dict[str, tuple[str, str, int]]:
+    return {k: tuple(v) for k, v in json.loads((Path(folder) / "removed.json").read_text()).items()}
+
+
+def load_clusters(folder: str | os.PathLike) -> list[dict]:
+    with open(Path(folder) / "clusters.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def size_distribution(sizes: np.ndarray) -> dict:
+    out = {}
+    for lo, hi in SIZE_BINS:
+        label = f"{lo}" if lo == hi else (f"{lo}-{hi}" if hi < 1 << 62 else f"{lo}+")
+        out[label] = int(((sizes >= lo) & (sizes <= hi)).sum())
+    return out
+
+
+def _group(
+    kind: str,
+    reason: str,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    rank: np.ndarray,
+    table: SignatureTable,
+    num_preferred: int,
+    out: DedupDecisions,
+) -> tuple[int, np.ndarray]:
+    """Record the clusters (size > 1) given by `labels` over `rows`; return removed count and sizes."""
+    best, sizes = cluster_keep(labels, rank[rows])
+    multi = sizes > 1
+    members: dict[int, list[int]] = {}
+    for local in np.flatnonzero(multi):
+        members.setdefault(int(rows[best[local]]), []).append(int(rows[local]))
+    removed = 0
+    cluster_sizes = []
+    for kept, group in sorted(members.items(), key=lambda kv: table.ids[kv[0]]):
+        group.sort(key=lambda r: rank[r])
+        kept_id = table.ids[kept]
+        size = len(group)
+        cluster_sizes.append(size)
+        out.clusters.append({"kind": kind, "kept": kept_id, "members": [table.ids[r] for r in group]})
+        for r in group:
+            if r != kept and r >= num_preferred:
+                out.removed[table.ids[r]] = (reason, kept_id, size)
+                removed += 1
+    return removed, np.asarray(cluster_sizes, dtype=np.int64)
+
+
+def decide(
+    table: SignatureTable,
+    params: MinhashParams,
+    exact: bool = True,
+    near: bool = True,
+    candidates: np.ndarray | None = None,
+    num_preferred: int = 0,
+) -> DedupDecisions:
+    """Removal decisions for the rows of `table`; the first `num_preferred` rows are an existing
+    corpus (incremental mode): they are never removed and win every cluster they are in."""
+    n = len(table)
+    preferred = np.zeros(n, dtype=bool)
+    preferred[:num_preferred] = True
+    rank = keep_rank(table.ids, table.lengths, preferred)
+    out = DedupDecisions()
+    alive = np.ones(n, dtype=bool)
+    stats: dict = {"documents": n - num_preferred, "index_documents": num_preferred}
+    if exact and n:
+        _, labels = np.unique(table.hashes, return_inverse=True)
+        rows = np.arange(n)
+        removed, sizes = _group(
+            "exact", EXACT_DUPLICATE, labels.ravel(), rows, rank, table, num_preferred, out
+        )
+        # Every non-kept member of an exact cluster leaves the near-dup pass.
+        best, _ = cluster_keep(labels.ravel(), rank)
+        alive &= best == rows
+        stats["exact"] = {
+            "removed": removed,
+            "clusters": int(len(sizes)),
+            "size_distribution": size_distribution(sizes),
+            "max_size": int(sizes.max()) if len(sizes) else 0,
+        }
+    if near and n:
+        valid = alive & np.any(table.sigs != SENTINEL, axis=1)
+        if candidates is None:
+            pairs = candidate_pairs(table.sigs, params, valid)
+        else:
+            pairs = (
+                candidates[valid[candidates[:, 0]] & valid[candidates[:, 1]]]
+                if len(candidates)
+                else candidates
+            )
+            pairs = np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else pairs.reshape(0, 2)
+        edges = verified_edges(table.sigs, pairs, params.threshold)
+        rows = np.flatnonzero(valid)
+        local = np.full(n, -1, dtype=np.int64)
+        local[rows] = np.arange(len(rows))
+        labels = components(len(rows), local[edges]) if len(edges) else np.arange(len(rows))
+        removed, sizes = _group("near", NEAR_DUPLICATE, labels, rows, rank, table, num_preferred, out)
+        stats["near"] = {
+            "removed": removed,
+            "candidate_pairs": int(len(pairs)),
+            "verified_pairs": int(len(edges)),
+            "clusters": int(len(sizes)),
+            "size_distribution": size_distribution(sizes),
+            "max_size": int(sizes.max()) if len(sizes) else 0,
+            "mean_size": round(float(sizes.mean()), 3) if len(sizes) else 0.0,
+        }
+    out.stats = stats
+    return out

@@ -1,0 +1,65 @@
+"""Pass 3 of dedup: the map step that applies the decisions, so the stage ledger balances.
+
+Reads the decisions of pass 2 (`removed.json`: id -> reason, cluster id, cluster size) once per
+worker, on first use, and drops each listed document with its reason, writing the cluster id (the
+kept document's id) and size into the dropped record's metadata (visible in exclusion dumps and
+tests). With paragraph dedup on, it also removes boilerplate paragraphs from kept documents; a
+document that was nothing but boilerplate is dropped as `boilerplate_only`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from datatrove.data import Document
+
+from sciloom.corpus.step import SciloomStep
+from sciloom.filters.dedup_clusters import BOILERPLATE_ONLY, load_removed
+from sciloom.filters.exact_dedup import remove_paragraphs
+
+CLUSTER_ID = "dedup_cluster_id"
+CLUSTER_SIZE = "dedup_cluster_size"
+BOILERPLATE_REMOVED = "boilerplate_paragraphs_removed"
+BOILERPLATE_FILE = "boilerplate.npy"
+
+
+class DedupRemovalFilter(SciloomStep):
+    name = "dedup_removal"
+    type = "dedup"
+
+    def __init__(self, decisions_dir: str, paragraph_min_chars: int = 20) -> None:
+        super().__init__()
+        self.decisions_dir = str(decisions_dir)
+        self.paragraph_min_chars = paragraph_min_chars
+        self._removed: dict | None = None
+        self._boilerplate: np.ndarray | None = None
+
+    def _load(self) -> None:
+        if self._removed is None:
+            self._removed = load_removed(self.decisions_dir)
+            path = Path(self.decisions_dir) / BOILERPLATE_FILE
+            self._boilerplate = np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64)
+
+    def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
+        self._load()
+        assert self._removed is not None and self._boilerplate is not None
+        for doc in data:
+            with self.track_time():
+                decision = self._removed.get(str(doc.id))
+                if decision is not None:
+                    reason, cluster, size = decision
+                    doc.metadata[CLUSTER_ID] = cluster
+                    doc.metadata[CLUSTER_SIZE] = size
+                    self.drop(doc, reason)
+                    continue
+                if len(self._boilerplate):
+                    text, removed = remove_paragraphs(doc.text, self._boilerplate, self.paragraph_min_chars)
+                    if removed:
+                        doc.metadata[BOILERPLATE_REMOVED] = removed
+                        if not text.strip():
+                            self.drop(doc, BOILERPLATE_ONLY)
+                            continue
+                        doc.text = text
+            yield doc

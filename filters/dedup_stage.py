@@ -1,0 +1,159 @@
+"""The dedup stage: signature pass, clustering pass, removal pass, one stage folder.
+
+Dedup needs a global view, so unlike a map stage it runs in passes that all write under
+`OUT/minhash/` and end in one ordinary stage folder whose ledger balances:
+
+1. signatures: one table per input file (`signature_table.py`; local and incremental modes) or
+   datatrove's stage 1 per task (`datatrove_minhash.py`);
+2. clusters: exact groups, then candidate pairs (sort-based banding, datatrove's bucket files, or
+   datasketch's LSH against a stored index), verified and clustered by `dedup_clusters.decide`;
+   decisions land in `minhash/removed.json`, every cluster in `minhash/clusters.jsonl`;
+3. removal: `run_stage` with `DedupRemovalFilter`, so every dropped document is counted with its
+   reason (`exact_duplicate`, `near_duplicate`, `boilerplate_only`) in the manifest.
+
+Finally the signatures of what the stage kept (plus, incrementally, the index it was checked
+against) are stored as `minhash/index.npz` for the next incremental run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from sciloom.corpus.shards import ShardReader
+from sciloom.corpus.stage import StageRun, run_stage
+from sciloom.filters.config import DedupConfig
+from sciloom.filters.dedup_clusters import DedupDecisions, decide, load_removed
+from sciloom.filters.dedup_removal import BOILERPLATE_FILE, DedupRemovalFilter
+from sciloom.filters.exact_dedup import boilerplate_hashes
+from sciloom.filters.incremental import INDEX_DIR, INDEX_FILE, load_index, lsh_candidates
+from sciloom.filters.minhash import SCHEME, MinhashParams
+from sciloom.filters.signature_table import SignatureTable, compute_tables
+from sciloom.manifests.schema import StageManifest
+
+logger = logging.getLogger(__name__)
+
+
+def minhash_params(config: DedupConfig) -> MinhashParams:
+    return MinhashParams(
+        ngram=config.ngram,
+        num_bands=config.num_bands,
+        rows_per_band=config.rows_per_band,
+        threshold=config.threshold,
+        seed=config.seed,
+    )
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in ("numpy", "datasketch", "datatrove", "xxhash", "scipy"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[name] = "missing"
+    return out
+
+
+def _cluster_locally(
+    inputs: list[str], config: DedupConfig, params: MinhashParams, workers: int, work: Path
+) -> tuple[SignatureTable, SignatureTable | None, float]:
+    """Passes 1-2 for the local and incremental modes; returns the tables and the signature time."""
+    t0 = time.perf_counter()
+    para_chars = config.paragraph_min_chars if config.paragraph_dedup else None
+    table = SignatureTable.concat(
+        compute_tables(inputs, params, workers, config.batch_size, para_chars), params.num_perm
+    )
+    sig_time = time.perf_counter() - t0
+    index = None
+    if config.mode == "incremental":
+        index = load_index(config.index, params) if config.index else SignatureTable.empty(params.num_perm)
+        combined = SignatureTable.concat([index, table], params.num_perm)
+        candidates = lsh_candidates(combined, len(index), params)
+        decisions = decide(combined, params, config.exact, config.near, candidates, num_preferred=len(index))
+    else:
+        decisions = decide(table, params, config.exact, config.near)
+    decisions.save(work)
+    if config.paragraph_dedup:
+        np.save(work / BOILERPLATE_FILE, boilerplate_hashes(table.paragraphs, config.paragraph_min_docs))
+    return table, index, sig_time
+
+
+def run_dedup(inputs: list[str], config: DedupConfig, run: StageRun) -> StageManifest:
+    params = minhash_params(config)
+    out = Path(run.out_dir)
+    work = out / INDEX_DIR
+    work.mkdir(parents=True, exist_ok=True)
+    reader = ShardReader(list(inputs))
+    tasks = run.tasks or max(1, min(len(inputs), 16))
+    start = time.perf_counter()
+    index: SignatureTable | None = None
+    if config.mode == "datatrove":
+        from sciloom.filters.datatrove_minhash import run_datatrove_passes
+
+        run_datatrove_passes(
+            inputs,
+            work / "datatrove",
+            work,
+            params,
+            exact=config.exact,
+            near=config.near,
+            tasks=tasks,
+            workers=run.workers,
+            executor_factory=run.executor_factory,
+            paragraph_min_chars=config.paragraph_min_chars if config.paragraph_dedup else None,
+            paragraph_min_docs=config.paragraph_min_docs if config.paragraph_dedup else None,
+        )
+        sidecars = sorted((work / "datatrove" / "sidecar").glob("*.npz"))
+        table = SignatureTable.concat([SignatureTable.load(p)[0] for p in sidecars], params.num_perm)
+        sig_time = None
+    else:
+        table, index, sig_time = _cluster_locally(list(inputs), config, params, run.workers, work)
+    cluster_time = time.perf_counter() - start - (sig_time or 0.0)
+    stats = DedupDecisions(stats=_read_stats(work)).stats
+
+    def extra(_: StageManifest) -> dict:
+        return {
+            "dedup": {
+                "mode": config.mode,
+                "params": params.to_dict(),
+                "scheme": SCHEME,
+                "keep_rule": "existing corpus first, then longest text (characters), then smallest id",
+                "exact": config.exact,
+                "near": config.near,
+                "paragraph_dedup": config.paragraph_dedup,
+                "index": str(config.index) if config.index else None,
+                "libraries": library_versions(),
+                "clusters": stats,
+                "timings_s": {
+                    "signatures": round(sig_time, 3) if sig_time is not None else None,
+                    "signatures_and_clusters": round(cluster_time + (sig_time or 0.0), 3),
+                },
+            }
+        }
+
+    removal = DedupRemovalFilter(str(work), config.paragraph_min_chars)
+    manifest = run_stage(run, reader, [removal], extra=extra)
+    _store_index(work, table, index, params)
+    return manifest
+
+
+def _read_stats(work: Path) -> dict:
+    import json
+
+    path = work / "cluster_stats.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _store_index(
+    work: Path, table: SignatureTable, index: SignatureTable | None, params: MinhashParams
+) -> None:
+    removed = load_removed(work)
+    kept = np.asarray([i for i, doc_id in enumerate(table.ids) if doc_id not in removed], dtype=np.int64)
+    kept_table = table.take(kept)
+    kept_table.paragraphs = []
+    parts = [index, kept_table] if index is not None and len(index) else [kept_table]
+    SignatureTable.concat(parts, params.num_perm).save(work / INDEX_FILE, params)

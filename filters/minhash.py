@@ -1,0 +1,222 @@
+"""MinHash near-duplicate detection: vectorised signatures, sort-based banding, verified clusters.
+
+Scheme (recorded in the manifest as `SCHEME`; signatures are comparable only under the same one):
+
+- shingles: word `ngram`-grams (default 5) of `normalize.py` tokens, digits and TeX commands kept;
+  a document with fewer tokens than `ngram` has one shingle, all its tokens; an empty one none.
+  A shingle is the 64-bit combination `sum_i C_i * token_hash[i]` finalised by splitmix64; its top
+  32 bits are the shingle value x.
+- signature: for k in 0..b*r-1, `min over shingles of (a_k * x + b_k) mod 2^32` with `a_k` odd
+  (a bijection of 32-bit values, so each is a random permutation of the shingle space); a_k, b_k
+  from numpy's PCG64 with `seed`. Computed for a whole batch at once as a (b*r, shingles) uint32
+  matrix reduced per document with `np.minimum.reduceat` (FIELD-NOTES 6: Python string handling
+  dominates, so tokens and shingles are hashed in numpy too; see normalize.py).
+- candidates: a pair that agrees on all r rows of at least one of b bands
+  (P = 1 - (1 - J^r)^b: 0.95 at J=0.8 for 16x8). Found per band by sorting band rows, not by
+  hash tables: all pairs inside each run of equal rows.
+- verification: a candidate pair is an edge when its signature similarity (fraction of equal
+  hashes, an unbiased Jaccard estimate) is at least `threshold`.
+- clusters: connected components of the edges. One document per cluster is kept by the rank
+  `keep_rank` gives (longest text, ties to the smallest id); the others are removed with the
+  cluster id (the kept document's id) and the cluster size.
+
+The three modes of `dedup_stage.py` all call `signatures()` and differ only in how candidates reach
+`verified_edges`/`clusters`, so they return the same clusters on the same input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sciloom.filters.normalize import splitmix64, token_hashes
+
+SCHEME = "sciloom-minhash-v1: normalize.v1 tokens, word n-gram shingles, splitmix64, 32-bit affine odd-a"
+SENTINEL = np.uint32(0xFFFFFFFF)
+# Odd multipliers that combine the token hashes of one shingle (position-dependent, so order matters).
+_COMBINE = splitmix64(np.arange(1, 65, dtype=np.uint64)) | np.uint64(1)
+# Max elements of one (num_perm x shingles) block: 128 x 16k uint32 = 8 MiB stays in cache.
+_BLOCK_SHINGLES = 16384
+
+
+@dataclass(frozen=True)
+class MinhashParams:
+    ngram: int = 5
+    num_bands: int = 16
+    rows_per_band: int = 8
+    threshold: float = 0.7
+    seed: int = 1
+
+    @property
+    def num_perm(self) -> int:
+        return self.num_bands * self.rows_per_band
+
+    def to_dict(self) -> dict:
+        return {
+            "ngram": self.ngram,
+            "num_bands": self.num_bands,
+            "rows_per_band": self.rows_per_band,
+            "num_perm": self.num_perm,
+            "threshold": self.threshold,
+            "seed": self.seed,
+            "scheme": SCHEME,
+        }
+
+
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (a, b) uint32 parameters of the hash permutations; a is odd."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    a = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+    b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32)
+    return a, b
+
+
+def shingles(hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """uint32 shingle values of every document and their per-document offsets."""
+    m = len(hashes)
+    lengths = np.diff(offsets)
+    if m == 0:
+        return np.zeros(0, dtype=np.uint32), np.zeros(len(offsets), dtype=np.int64)
+    padded = np.concatenate((hashes, np.zeros(ngram - 1, dtype=np.uint64)))
+    with np.errstate(over="ignore"):
+        acc = padded[:m] * _COMBINE[0]
+        for i in range(1, ngram):
+            acc += padded[i : m + i] * _COMBINE[i]
+    doc_end = np.repeat(offsets[1:], lengths)
+    valid = np.arange(m) + ngram <= doc_end
+    short = np.flatnonzero((lengths > 0) & (lengths < ngram))
+    if len(short):
+        # A short document's one shingle combines only its own tokens (no spill into the next).
+        starts = offsets[short]
+        for d, s in zip(short, starts):
+            n = int(lengths[d])
+            with np.errstate(over="ignore"):
+                acc[s] = np.sum(hashes[s : s + n] * _COMBINE[:n], dtype=np.uint64)
+        valid[starts] = True
+    values = (splitmix64(acc[valid]) >> np.uint64(32)).astype(np.uint32)
+    counts = np.where(lengths >= ngram, lengths - ngram + 1, (lengths > 0).astype(np.int64))
+    return values, np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+
+def signatures(texts: Sequence[str], params: MinhashParams) -> np.ndarray:
+    """(len(texts), num_perm) uint32 MinHash signatures; a document without tokens gets SENTINEL."""
+    a, b = permutations(params.num_perm, params.seed)
+    hashes, offsets = token_hashes(texts)
+    values, soff = shingles(hashes, offsets, params.ngram)
+    n_docs = len(texts)
+    out = np.full((n_docs, params.num_perm), SENTINEL, dtype=np.uint32)
+    counts = np.diff(soff)
+    nonempty = np.flatnonzero(counts > 0)
+    a_col, b_col = a[:, None], b[:, None]
+    i = 0
+    while i < len(nonempty):
+        # Take documents until the block holds about _BLOCK_SHINGLES shingles.
+        first = soff[nonempty[i]]
+        j = int(np.searchsorted(soff[nonempty + 1], first + _BLOCK_SHINGLES, side="right"))
+        j = max(j, i + 1)
+        docs = nonempty[i:j]
+        lo, hi = soff[docs[0]], soff[docs[-1] + 1]
+        block = np.multiply.outer(a, values[lo:hi])  # wraps mod 2^32
+        block += b_col
+        out[docs] = np.minimum.reduceat(block, soff[docs] - lo, axis=1).T
+        i = j
+    del a_col
+    return out
+
+
+def signature_similarity(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
+    """Fraction of equal hashes, row by row (an unbiased estimate of the Jaccard similarity)."""
+    return (sig_a == sig_b).mean(axis=-1)
+
+
+def candidate_pairs(sigs: np.ndarray, params: MinhashParams, valid: np.ndarray | None = None) -> np.ndarray:
+    """All pairs (i < j) that agree on every row of at least one band, as an (n, 2) int64 array.
+
+    Per band: sort the documents by their band rows (lexicographically, so equal rows are
+    adjacent and no hash collision can create a false candidate), cut the order into runs of
+    equal rows, and emit every pair inside each run.
+    """
+    n = len(sigs)
+    idx = np.arange(n) if valid is None else np.flatnonzero(valid)
+    if len(idx) < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    r = params.rows_per_band
+    chunks = []
+    for band in range(params.num_bands):
+        rows = np.ascontiguousarray(sigs[idx, band * r : (band + 1) * r])
+        order = np.lexsort(rows.T[::-1])
+        srt = rows[order]
+        same = np.all(srt[1:] == srt[:-1], axis=1)
+        if not same.any():
+            continue
+        # Runs of equal rows: starts where `same` switches on, sizes from the switch-offs.
+        edges = np.diff(np.concatenate(([False], same, [False])).astype(np.int8))
+        run_starts = np.flatnonzero(edges == 1)
+        run_ends = np.flatnonzero(edges == -1) + 1
+        members = idx[order]
+        for s, e in zip(run_starts, run_ends):
+            run = np.sort(members[s:e])
+            if e - s == 2:
+                chunks.append(run[None, :])
+            else:
+                iu, ju = np.triu_indices(e - s, k=1)
+                chunks.append(np.stack((run[iu], run[ju]), axis=1))
+    if not chunks:
+        return np.zeros((0, 2), dtype=np.int64)
+    pairs = np.concatenate(chunks).astype(np.int64)
+    return np.unique(pairs, axis=0)
+
+
+def verified_edges(sigs: np.ndarray, pairs: np.ndarray, threshold: float) -> np.ndarray:
+    """The candidate pairs whose signature similarity is at least `threshold`."""
+    if len(pairs) == 0:
+        return pairs
+    keep = np.zeros(len(pairs), dtype=bool)
+    step = 65536
+    for s in range(0, len(pairs), step):
+        p = pairs[s : s + step]
+        keep[s : s + step] = signature_similarity(sigs[p[:, 0]], sigs[p[:, 1]]) >= threshold - 1e-12
+    return pairs[keep]
+
+
+def components(n: int, edges: np.ndarray) -> np.ndarray:
+    """Connected-component label of each of n nodes (scipy's union over a sparse graph)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if len(edges) == 0:
+        return np.arange(n)
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels
+
+
+def keep_rank(ids: Sequence[str], lengths: np.ndarray, preferred: np.ndarray | None = None) -> np.ndarray:
+    """Rank of each document for the keep rule (0 = kept first): preferred (existing corpus) first,
+    then longest text, then smallest id. Independent of input order, tasks and mode."""
+    n = len(ids)
+    pref = np.zeros(n, dtype=np.int8) if preferred is None else (~preferred.astype(bool)).astype(np.int8)
+    id_rank = np.empty(n, dtype=np.int64)
+    id_rank[np.argsort(np.asarray(ids, dtype=object), kind="stable")] = np.arange(n)
+    order = np.lexsort((id_rank, -np.asarray(lengths, dtype=np.int64), pref))
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return rank
+
+
+def cluster_keep(labels: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each document: the index of its cluster's kept document, and its cluster size."""
+    n = len(labels)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    # Best (lowest-rank) member of each label.
+    order = np.lexsort((rank, labels))
+    first = np.concatenate(([True], labels[order][1:] != labels[order][:-1]))
+    best_of_label = {}
+    for pos in np.flatnonzero(first):
+        best_of_label[int(labels[order][pos])] = int(order[pos])
+    uniq, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    best = np.array([best_of_label[int(u)] for u in uniq], dtype=np.int64)
+    return best[inverse], sizes[inverse]
