@@ -189,7 +189,7 @@ class MathRecovery:
             elif kind.startswith("math/asciimath"):
                 from sciloom.corpus.web.asciimath import asciimath_to_latex
 
-                self._replace_formula(el, asciimath_to_latex(body), display, "asciimath")
+                self._replace_formula(el, asciimath_to_latex(body) or "", display, "asciimath")
             elif kind.startswith("math/mml"):
                 try:
                     math = etree.fromstring(body.encode("utf-8"))
