@@ -37,7 +37,7 @@ class ExtractOptions:
     favor_recall: bool = False
     include_tables: bool = True
     include_comments: bool = True
-    min_formula_share: float = 0.9
+    min_formula_share: float = 1.0
     boundary_tokens: bool = False
     mathml: bool = True
 

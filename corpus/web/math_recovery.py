@@ -222,8 +222,7 @@ class MathRecovery:
                 latex = "".join(ann[0].itertext())
             else:
                 mathml = el.xpath(f".//*[{_xpath_class('katex-mathml')}]")
-                texts = [t for t in (mathml[0].itertext() if mathml else []) if t.strip()]
-                latex = texts[-1] if texts else ""
+                latex = _stripped_katex_tex("".join(mathml[0].itertext()) if mathml else "")
             self._replace_formula(target, latex, display, "katex")
 
     def _wikipedia(self, root: etree._Element) -> None:
@@ -323,6 +322,18 @@ class MathRecovery:
             pos = s.end
         out.append(text[pos:])
         return "".join(out)
+
+
+def _stripped_katex_tex(text: str) -> str:
+    """TeX of a `.katex-mathml` whose tags a CMS stripped: the rendered glyphs come one per line,
+    then the TeX source as the last line (continuation lines of a long source hold a backslash)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    out = [lines.pop()]
+    while lines and "\\" in lines[-1] and len(lines[-1]) > 2:
+        out.insert(0, lines.pop())
+    return " ".join(out)
 
 
 def _in_skipped(el: etree._Element, include_self: bool = True) -> bool:

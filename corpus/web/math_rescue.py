@@ -152,9 +152,13 @@ def rescue_math_blocks(root: etree._Element, kept: set[str]) -> list[str]:
     # Keep the outermost of nested choices, in page order.
     chosen_ids = {id(b) for b in chosen if not isinstance(b, str)}
     out: list[str] = []
+    emitted = set(kept)
     for b in chosen:
-        if isinstance(b, str):
-            out.append(b)
-        elif not any(id(a) in chosen_ids for a in b.iterancestors()):
-            out.append(block_text(b))
-    return [t for t in out if t]
+        if not isinstance(b, str) and any(id(a) in chosen_ids for a in b.iterancestors()):
+            continue
+        text = b if isinstance(b, str) else block_text(b)
+        tokens = set(TOKEN_RE.findall(text))
+        if text and not tokens & emitted:  # never write a formula (or its sentence) twice
+            emitted |= tokens
+            out.append(text)
+    return out
