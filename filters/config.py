@@ -54,10 +54,17 @@ class FilterConfig:
     """Web: maximum fraction of lines starting with a bullet (Gopher: 0.9)."""
     max_ellipsis_lines: float = 0.3
     """Web: maximum fraction of lines ending with an ellipsis (Gopher: 0.3)."""
-    max_duplicate_line_fraction: float = 0.3
-    """Web: maximum fraction of duplicated non-math lines (Gopher repetition: 0.3)."""
-    max_duplicate_line_char_fraction: float = 0.2
-    """Web: maximum fraction of characters in duplicated non-math lines (Gopher repetition: 0.2)."""
+    max_duplicate_line_fraction: float = 0.4
+    """Web: maximum fraction of duplicated lines of 4+ words, formulas hashed (Gopher: 0.3; a real
+    Math Help Forum thread measures 0.32 with its repeated "Follow ... on Facebook" lines)."""
+    max_duplicate_line_char_fraction: float = 0.3
+    """Web: maximum fraction of characters in duplicated lines (Gopher: 0.2; the same thread: 0.24)."""
+    max_duplicate_5gram_fraction: float = 0.45
+    """Web: maximum fraction of characters in duplicated word 5-grams; 6- to 10-grams scale down to
+    `max_duplicate_10gram_fraction` (Gopher: 0.15 .. 0.10; real math pages measure up to 0.35, a
+    forum thread whose signature repeats under every post; page-level spam measures 0.5+)."""
+    max_duplicate_10gram_fraction: float = 0.35
+    """Web: the same for word 10-grams (Gopher: 0.10; the same forum thread measures 0.32)."""
     max_top_2gram_fraction: float = 0.2
     """Both: maximum character fraction of the most frequent prose word 2-gram (Gopher: 0.2)."""
     min_stop_words: int = 2
