@@ -1,0 +1,82 @@
+"""Interleave the planned document copies into one shuffled stream, in bounded memory.
+
+Every planned copy `(source, document index, copy number)` gets a 64-bit key from a keyed
+BLAKE2b hash of the seed and that triple. The key's low part picks the output shard, the rest
+orders the copies inside it: a uniform random permutation of the whole mix that depends on the
+seed and the plan only (not on input order, file sizes or the number of shards read at once).
+Prompt documents therefore land spread through the pretraining stream at their planned share
+instead of in blocks.
+
+Materialising is an external shuffle: one read pass spills each copy's row to its shard's
+bucket file (JSON lines with the key), then each bucket is sorted by key and written as a
+Parquet shard. Memory holds one bucket at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sciloom.corpus.shards import ROW_GROUP_ROWS, SCHEMA
+
+
+def copy_key(seed: int, source: str, index: int, copy: int) -> int:
+    """The shuffle key of one copy (64 bits)."""
+    h = hashlib.blake2b(f"{source}\x00{index}\x00{copy}".encode(), digest_size=8, key=str(seed).encode()[:64])
+    return int.from_bytes(h.digest(), "big")
+
+
+class BucketSpill:
+    """Per-shard bucket files under `tmp_dir`: `add(key, row)`, then `shards()` in key order."""
+
+    def __init__(self, tmp_dir: str | os.PathLike, num_shards: int) -> None:
+        self.dir = Path(tmp_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.num_shards = num_shards
+        self._files = [open(self.dir / f"{i:05d}.jsonl", "w", encoding="utf-8") for i in range(num_shards)]
+
+    def add(self, key: int, row: dict[str, Any]) -> None:
+        shard = key % self.num_shards
+        self._files[shard].write(json.dumps([key // self.num_shards, row], ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        for fh in self._files:
+            fh.close()
+
+    def sorted_rows(self, shard: int) -> Iterator[dict[str, Any]]:
+        path = self.dir / f"{shard:05d}.jsonl"
+        with open(path, encoding="utf-8") as fh:
+            entries = [json.loads(line) for line in fh]
+        # ties (astronomically rare) fall back to the row id, so the order stays deterministic
+        entries.sort(key=lambda e: (e[0], e[1]["id"]))
+        for _, row in entries:
+            yield row
+        path.unlink()
+
+
+def write_shard(path: Path, rows: Iterator[dict[str, Any]]) -> int:
+    """Write rows as one Parquet shard (temp name, then rename); returns the row count."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    n = 0
+    writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
+    batch: list[dict[str, Any]] = []
+    try:
+        for row in rows:
+            batch.append(row)
+            n += 1
+            if len(batch) >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+    finally:
+        writer.close()
+    os.replace(tmp, path)
+    return n

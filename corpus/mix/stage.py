@@ -1,0 +1,243 @@
+"""The mix stage: sources -> one shuffled stream at target token shares, with its blend.
+
+`run_mix_stage(inputs_by_source, config, run, tokenizer_model)` makes three passes:
+
+1. **count**: read every source's shards (Parquet or JSONL), count tokens per document
+   (`TokenCounter`); a file that cannot be read is quarantined whole;
+2. **plan**: `weights.plan_mix` gives each document a copy count (0 = subsampled, 2+ = epochs);
+3. **materialise**: read again, spill each copy to its shard bucket (`interleave`), write the
+   buckets as `OUT/docs/<n>.parquet` in key order.
+
+Every output document keeps its source name (`source` column; an input document's own source,
+when different, is kept as `metadata.origin_source`) and its copy number (`metadata.mix_epoch`,
+id suffix `#e<n>` for repeats). The ledger, per source: `in` = documents read, `added:
+epoch_repeat` = extra copies, `dropped: subsampled` = documents left out, `kept` = documents
+written. `manifest.extra["mix"]` holds target vs realised shares (tokens and documents) and the
+megatron-core blend: per-source dataset prefixes and weights as
+`GPTDatasetConfig(blend=([prefix, ...], [weight, ...]))` takes them. The prefixes name the
+per-source datasets the tokenize stage writes from this folder (`<tokenize out>/<source>`), and
+the weights are the realised token shares, so blending them reproduces this mix.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sciloom.corpus.errors import InputError, StageError
+from sciloom.corpus.mix.config import MixConfig
+from sciloom.corpus.mix.interleave import BucketSpill, copy_key, write_shard
+from sciloom.corpus.mix.tokens import TokenCounter
+from sciloom.corpus.mix.weights import SourcePlan, plan_mix
+from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
+from sciloom.corpus.record import to_row
+from sciloom.corpus.shards import DOCS_DIR, iter_rows, row_to_document
+from sciloom.corpus.stage import StageRun, list_shards
+from sciloom.manifests.ledger import Counts, check_invariant
+from sciloom.manifests.provenance import host_info, now_iso, package_versions
+from sciloom.manifests.schema import StageManifest, write_manifest
+
+logger = logging.getLogger(__name__)
+
+EPOCH_REPEAT = "epoch_repeat"
+SUBSAMPLED = "subsampled"
+COUNT_BATCH = 512
+SPILL_DIR = ".mix_spill"
+PROMPT_MARK = '"prompt_kind"'  # prompt documents carry metadata.prompt_kind (prompts stage)
+
+
+@dataclass
+class Scan:
+    """Pass 1 results: per mix source, tokens and bytes per document in encounter order; per
+    input file, the mix source of each of its rows (in file order)."""
+
+    tokens: dict[str, list[int]] = field(default_factory=dict)
+    nbytes: dict[str, list[int]] = field(default_factory=dict)
+    routes: list[tuple[str, list[str]]] = field(default_factory=list)  # (file, source per row)
+    prompt_sources: set[str] = field(default_factory=set)
+
+
+def _route(row: dict[str, Any], key: str, weighted: set[str]) -> str:
+    """A document's mix source: its own `source` when the weights name it, else its input key."""
+    own = row.get("source")
+    return own if isinstance(own, str) and own in weighted else key
+
+
+def _scan(
+    inputs_by_source: dict[str, list[str]],
+    weighted: set[str],
+    counter: TokenCounter,
+    qlog: QuarantineLog,
+    counts: dict[str, Counts],
+) -> Scan:
+    """Pass 1: route and count every document; a file that cannot be read is quarantined whole."""
+    scan = Scan()
+    for key in sorted(inputs_by_source):
+        for path in inputs_by_source[key]:
+            texts: list[str] = []
+            sources: list[str] = []
+            toks: list[int] = []
+            try:
+                for row in iter_rows(path):
+                    source = _route(row, key, weighted)
+                    sources.append(source)
+                    texts.append(row["text"] if isinstance(row["text"], str) else str(row["text"]))
+                    if PROMPT_MARK in str(row.get("metadata") or "") or "prompt_kind" in row:
+                        scan.prompt_sources.add(source)
+                    if len(texts) - len(toks) >= COUNT_BATCH:
+                        toks.extend(counter.count(texts[len(toks) :]))
+                toks.extend(counter.count(texts[len(toks) :]))
+            except InputError as err:
+                size = os.path.getsize(path) if os.path.exists(path) else 0
+                c = counts.setdefault(key, Counts())
+                c.add("in", 1, size, None)
+                c.add("quarantined", 1, size, err.reason)
+                qlog.add(input=path, reason=err.reason, detail=err.detail, source=key)
+                logger.warning("mix: quarantined %s: %s %s", path, err.reason, err.detail)
+                continue
+            for source, text, n in zip(sources, texts, toks):
+                scan.tokens.setdefault(source, []).append(n)
+                scan.nbytes.setdefault(source, []).append(len(text.encode("utf-8", errors="surrogatepass")))
+            scan.routes.append((path, sources))
+    return scan
+
+
+def _materialise(plans: dict[str, SourcePlan], scan: Scan, out_dir: Path, seed: int, num_shards: int) -> None:
+    """Pass 3: spill every planned copy to its bucket, then write the buckets in key order."""
+    spill = BucketSpill(out_dir / SPILL_DIR, num_shards)
+    position = dict.fromkeys(plans, 0)
+    try:
+        for path, sources in scan.routes:
+            rows = iter_rows(path)
+            for source, row in zip(sources, rows, strict=False):
+                index = position[source]
+                position[source] += 1
+                n = plans[source].copies[index]
+                if not n:
+                    continue
+                doc = row_to_document(row, source)
+                origin = doc.metadata.get("source")
+                if origin != source:
+                    doc.metadata["origin_source"] = origin
+                doc.metadata["source"] = source
+                base_id = str(doc.id)
+                for c in range(n):
+                    doc.id = base_id if c == 0 else f"{base_id}#e{c}"
+                    doc.metadata["mix_epoch"] = c
+                    spill.add(copy_key(seed, source, index, c), to_row(doc))
+        for source, plan in plans.items():
+            if position[source] != len(plan.copies):
+                raise StageError(
+                    f"mix: {source} changed between passes ({position[source]} vs {len(plan.copies)})"
+                )
+    finally:
+        spill.close()
+    docs_dir = out_dir / DOCS_DIR
+    for shard in range(num_shards):
+        write_shard(docs_dir / f"{shard:05d}.parquet", spill.sorted_rows(shard))
+    shutil.rmtree(out_dir / SPILL_DIR, ignore_errors=True)
+
+
+def _proportions(plans: dict[str, SourcePlan], doc_counts: dict[str, int]) -> dict[str, Any]:
+    total_tokens = sum(p.realised_tokens for p in plans.values()) or 1
+    total_docs = sum(p.realised_docs for p in plans.values()) or 1
+    out = {}
+    for name, p in sorted(plans.items()):
+        out[name] = {
+            "target_token_share": round(p.share, 6),
+            "realised_token_share": round(p.realised_tokens / total_tokens, 6),
+            "realised_doc_share": round(p.realised_docs / total_docs, 6),
+            "target_tokens": round(p.target_tokens, 1),
+            "realised_tokens": p.realised_tokens,
+            "available_tokens": p.available_tokens,
+            "available_docs": doc_counts[name],
+            "realised_docs": p.realised_docs,
+            "epochs": round(p.realised_tokens / p.available_tokens, 4) if p.available_tokens else 0.0,
+            "max_copies": max(p.copies, default=0),
+        }
+    return out
+
+
+def blend_description(plans: dict[str, SourcePlan]) -> dict[str, Any]:
+    """Per-source prefixes and realised token weights for megatron-core's `blend`."""
+    total = sum(p.realised_tokens for p in plans.values()) or 1
+    names = [n for n in sorted(plans) if plans[n].realised_tokens > 0]
+    weights = [round(plans[n].realised_tokens / total, 8) for n in names]
+    return {
+        "prefixes": names,
+        "weights": weights,
+        "prefix_root": "the tokenize stage's output folder (one dataset per source)",
+        "data_path": " ".join(f"{w} {n}" for w, n in zip(weights, names)),
+    }
+
+
+def run_mix_stage(
+    inputs_by_source: dict[str, list[str]], config: MixConfig, run: StageRun, tokenizer_model: str | None
+) -> StageManifest:
+    """Mix the sources into `run.out_dir` and return (and write) the stage manifest."""
+    if not inputs_by_source or not any(inputs_by_source.values()):
+        raise StageError(f"stage {run.name}: no inputs")
+    start = time.time()
+    out_dir = Path(run.out_dir)
+    seed = run.seed if config.seed is None else config.seed
+    for sub in (DOCS_DIR, "quarantine", SPILL_DIR):  # a rerun starts clean: no stale shards
+        shutil.rmtree(out_dir / sub, ignore_errors=True)
+    (out_dir / DOCS_DIR).mkdir(parents=True, exist_ok=True)
+    counter = TokenCounter(tokenizer_model, config.bytes_per_token, threads=max(1, run.workers))
+    qlog = QuarantineLog(out_dir / "quarantine", 0)
+    counts: dict[str, Counts] = {}
+    weighted = set(config.base_weights())
+    try:
+        scan = _scan(inputs_by_source, weighted, counter, qlog, counts)
+    finally:
+        qlog.close()
+    prompt_sources = sorted(set(config.prompt_source_names()) | scan.prompt_sources)
+    plans = plan_mix(config, scan.tokens, seed, detected_prompts=prompt_sources)
+    for source, plan in plans.items():
+        c = counts.setdefault(source, Counts())
+        c.add("in", len(plan.copies), sum(scan.nbytes[source]), None)
+        for n, b in zip(plan.copies, scan.nbytes[source]):
+            if n == 0:
+                c.add("dropped", 1, b, SUBSAMPLED)
+            else:
+                c.add("kept", n, n * b, None)
+                if n > 1:
+                    c.add("added", n - 1, (n - 1) * b, EPOCH_REPEAT)
+    check_invariant(run.name, counts)
+    total_docs = sum(p.realised_docs for p in plans.values())
+    num_shards = max(1, math.ceil(total_docs / config.docs_per_shard))
+    _materialise(plans, scan, out_dir, seed, num_shards)
+    manifest = StageManifest(
+        stage=run.name,
+        sources=counts,
+        shards=list_shards(out_dir),
+        inputs=[p for s in sorted(inputs_by_source) for p in inputs_by_source[s]],
+        input_manifests=run.input_manifests,
+        quarantine=read_quarantine(out_dir / "quarantine"),
+        recipe_hash=run.recipe_hash,
+        seed=seed,
+        versions=package_versions(),
+        host=host_info(),
+        created=now_iso(),
+        tasks=1,
+    )
+    manifest.extra["mix"] = {
+        "preset": config.preset,
+        "token_counter": counter.method,
+        "total_tokens": sum(p.realised_tokens for p in plans.values()),
+        "total_docs": total_docs,
+        "prompt_sources": [s for s in prompt_sources if s in plans],
+        "sources": _proportions(plans, {s: len(t) for s, t in scan.tokens.items()}),
+        "config": asdict(config),
+    }
+    # top level, where the build and the tokenize stage look for it
+    manifest.extra["blend"] = blend_description(plans)
+    manifest.wall_time_s = round(time.time() - start, 3)
+    write_manifest(out_dir, manifest)
+    return manifest

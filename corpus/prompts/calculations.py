@@ -1,0 +1,151 @@
+"""GSM8K calculator annotations -> a Python program that redoes the calculations.
+
+GSM8K solutions carry one annotation per calculator call: `48/2 = <<48/2=24>>24 clips`. The
+expression before the last `=` is what was computed, the number after it the calculator's result
+(openai/grade-school-math, `calculator.py`). On the train set the expressions use only digits,
+`.`, `+ - * /` and parentheses, so an annotation whose expression has anything else is refused
+rather than executed.
+
+The program assigns each step to a variable and, where a literal of a later step equals an
+earlier step's result, uses that variable instead: the program shows the data flow (as a
+program-of-thought would) and the printed value is the one Python computes, not the one the
+annotation claims. Programs are only text here; `sciloom.corpus.sandbox` runs them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+ANNOTATION = re.compile(r"<<([^<>]*)>>")
+SAFE_EXPRESSION = re.compile(r"^[0-9.+\-*/() ]+$")
+PLAIN_EQUATION = re.compile(
+    r"(?P<expr>[\d$(][\d$,.()\s+\-*/x×−÷]*[\d)])\s*=\s*\$?(?P<result>-?\d[\d,]*(?:\.\d+)?)(?![\d.]*\s*[+\-*/×÷])"
+)
+OPERATOR_BETWEEN_NUMBERS = re.compile(r"[\d)]\s*[+\-*/]\s*[\d(]")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+# Reasons a solution yields no program (drop reasons of the work/pot formatters).
+NO_CALCULATIONS = "no_calculations"
+UNSAFE_EXPRESSION = "unsafe_expression"
+
+
+class CalculationError(ValueError):
+    """A solution's annotations cannot become a program; `reason` is a drop reason."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Calculation:
+    """One calculator call: `expression` as written, its claimed `result` (text)."""
+
+    expression: str
+    result: str
+
+
+def calculations(solution: str) -> list[Calculation]:
+    """The calculations of a solution, in order.
+
+    Calculator annotations where a line has them; on a line without any, a plain equation
+    `40 - 4 = 36` (GSM8K writers often skip the annotation on the last step, and the answer is
+    then missing from the annotations alone).
+    """
+    out = []
+    for line in solution.splitlines():
+        found = [m.group(1) for m in ANNOTATION.finditer(line) if "=" in m.group(1)]
+        if found:
+            for body in found:
+                expr, result = body.rsplit("=", 1)
+                out.append(Calculation(expr.strip(), result.strip()))
+            continue
+        for m in PLAIN_EQUATION.finditer(line):
+            expr = _clean_plain(m.group("expr"))
+            # `8 x 1 1/2` (a mixed number) is not Python; such lines stay out of the program
+            if OPERATOR_BETWEEN_NUMBERS.search(expr) and not re.search(r"[\d.]\s+[\d.]", expr):
+                out.append(Calculation(expr, m.group("result").replace(",", "")))
+    return out
+
+
+def _clean_plain(expr: str) -> str:
+    expr = expr.replace("$", "").replace(",", "")
+    for a, b in (("×", "*"), ("−", "-"), ("÷", "/")):
+        expr = expr.replace(a, b)
+    expr = re.sub(r"(?<=[\d)])\s*x\s*(?=[\d(])", "*", expr)
+    return expr.strip()
+
+
+def strip_annotations(text: str) -> str:
+    """Solution text as a reader sees it: `48/2 = <<48/2=24>>24` -> `48/2 = 24`."""
+    return ANNOTATION.sub("", text)
+
+
+def _value(text: str) -> Fraction | None:
+    try:
+        return Fraction(text.replace(",", ""))
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def program_lines(calcs: list[Calculation]) -> list[str]:
+    """Assignments `step1 = 48 / 2`, `step2 = 48 + step1`, ... for the calculations."""
+    if not calcs:
+        raise CalculationError(NO_CALCULATIONS)
+    lines: list[str] = []
+    results: list[tuple[Fraction, str]] = []  # (claimed value, variable), latest last
+    for i, calc in enumerate(calcs, 1):
+        expr = calc.expression.replace("x", "*").replace("×", "*").replace("÷", "/")
+        if not SAFE_EXPRESSION.match(expr):
+            raise CalculationError(UNSAFE_EXPRESSION, calc.expression)
+
+        def use_variable(m: re.Match[str]) -> str:
+            value = _value(m.group(0))
+            for claimed, name in reversed(results):
+                if value is not None and claimed == value:
+                    return name
+            return m.group(0)
+
+        expr = NUMBER.sub(use_variable, expr)
+        expr = re.sub(r"\s*([+\-*/])\s*", r" \1 ", expr).strip()
+        name = f"step{i}"
+        lines.append(f"{name} = {expr}")
+        claimed = _value(calc.result)
+        if claimed is not None:
+            results.append((claimed, name))
+    return lines
+
+
+def final_value_lines(variable: str) -> list[str]:
+    """Lines that turn the last step into the printed answer (6 decimals, `72.0` -> `72`)."""
+    return [
+        f"result = round({variable}, 6)",
+        "if result == int(result):",
+        "    result = int(result)",
+    ]
+
+
+def pot_program(calcs: list[Calculation]) -> str:
+    """A program that prints the answer (MAmmoTH's program-of-thought shape)."""
+    lines = program_lines(calcs)
+    last = f"step{len(calcs)}"
+    return "\n".join([*lines, *final_value_lines(last), "print(result)"]) + "\n"
+
+
+def work_program(calcs: list[Calculation], output_file: str = "output.txt") -> str:
+    """A program that writes the answer to `output_file` (Galactica's `<work>` convention)."""
+    lines = program_lines(calcs)
+    last = f"step{len(calcs)}"
+    return (
+        "\n".join(
+            [
+                *lines,
+                *final_value_lines(last),
+                f'with open("{output_file}", "w") as f:',
+                "    f.write(str(result))",
+            ]
+        )
+        + "\n"
+    )
