@@ -24,7 +24,7 @@ class WebConfig:
     boundary_tokens: bool = False
     """Also wrap each formula in [START_INLINE_MATH]/[START_DISPLAY_MATH] tokens (corpus/markup.py)."""
 
-    min_formula_share: float = 0.9
+    min_formula_share: float = 1.0
     """When boilerplate removal keeps less than this share (0..1) of the page's formulas, the
     math-bearing blocks it dropped are put back (math_rescue.py). 0 disables the rescue."""
 

@@ -158,7 +158,8 @@ class WebExtractor(SciloomReader):
         }
         if page.mathml_failures:
             metadata["mathml_failures"] = page.mathml_failures
-        doc = self._document(path, offset, url, page.text, metadata, extra, hashlib.sha256(data).hexdigest())
+        sha = hashlib.sha256(data).hexdigest()
+        doc = self._document(path, offset, url or page.url, page.text, metadata, extra, sha)
         self.count_in(self.source, len(data))
         self.stat_update(f"web_math_bin={score_bin(score['score'])}")
         for kind, n in score["markup"].items():

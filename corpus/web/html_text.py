@@ -46,6 +46,7 @@ class ExtractOptions:
 class ExtractedPage:
     text: str
     title: str | None
+    url: str | None  # the page's canonical URL (`<link rel=canonical>`, `og:url`), if it names one
     formulas: list[Formula]  # formulas that made it into `text`, in order
     found: int  # formulas found in the whole page (before boilerplate removal)
     mathml_failures: int = 0
@@ -98,6 +99,7 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
     recovery = MathRecovery(config, mathml=opts.mathml)
     formulas = recovery.run(root)
     title = _title(root)
+    canonical = root.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
     body = root.find("body")
     in_body = (
         set(TOKEN_RE.findall(etree.tostring(body, encoding="unicode", method="text")))
@@ -124,6 +126,7 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
     return ExtractedPage(
         text=out,
         title=title,
+        url=str(canonical[0]).strip() if canonical and str(canonical[0]).strip() else None,
         formulas=used,
         found=len(in_body),
         mathml_failures=recovery.failures,

@@ -69,14 +69,36 @@ RENDERER = re.compile(
     r"MathJax(\.js|\.Hub|\s*=|-full|@\d|/\d|\.config)|mathjax@|tex-(mml-)?(chtml|svg)|katex(\.min)?\.js|auto-render|x-mathjax-config",
     re.I,
 )
-INLINE_CONFIG = re.compile(r"""["']?inlineMath["']?\s*:\s*(\[\s*(?:\[[^\]]*\]\s*,?\s*)*\])""")
-DISPLAY_CONFIG = re.compile(r"""["']?displayMath["']?\s*:\s*(\[\s*(?:\[[^\]]*\]\s*,?\s*)*\])""")
+INLINE_CONFIG = re.compile(r"""["']?inlineMath["']?\s*:\s*\[""")
+DISPLAY_CONFIG = re.compile(r"""["']?displayMath["']?\s*:\s*\[""")
 PAIR = re.compile(r"""\[\s*(["'])(.*?)(?<!\\)\1\s*,\s*(["'])(.*?)(?<!\\)\3\s*\]""")
 KATEX_DELIM = re.compile(
     r"""\{\s*left\s*:\s*(["'])(.*?)(?<!\\)\1\s*,\s*right\s*:\s*(["'])(.*?)(?<!\\)\3\s*,\s*display\s*:\s*(true|false)""",
     re.I,
 )
 ASCIIMATH = re.compile(r"asciimath|AM_(HTMLorMML|CHTML|SVG)|math/asciimath|ASCIIMathML", re.I)
+
+
+def _js_array(code: str, start: int) -> str:
+    """The JS array literal opening at code[start] (`[`), quotes respected, brackets balanced."""
+    depth, quote, i = 0, "", start
+    while i < len(code):
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                return code[start : i + 1]
+        i += 1
+    return ""
 
 
 def _js_unescape(s: str) -> str:
@@ -91,9 +113,11 @@ def page_delimiters(scripts: list[str], script_srcs: list[str]) -> DelimiterConf
     inline: list[Delimiter] = []
     display: list[Delimiter] = []
     for m in INLINE_CONFIG.finditer(code):
-        inline += [Delimiter(_js_unescape(p[1]), _js_unescape(p[3]), False) for p in PAIR.findall(m.group(1))]
+        array = _js_array(code, m.end() - 1)
+        inline += [Delimiter(_js_unescape(p[1]), _js_unescape(p[3]), False) for p in PAIR.findall(array)]
     for m in DISPLAY_CONFIG.finditer(code):
-        display += [Delimiter(_js_unescape(p[1]), _js_unescape(p[3]), True) for p in PAIR.findall(m.group(1))]
+        array = _js_array(code, m.end() - 1)
+        display += [Delimiter(_js_unescape(p[1]), _js_unescape(p[3]), True) for p in PAIR.findall(array)]
     for m in KATEX_DELIM.finditer(code):
         d = Delimiter(_js_unescape(m.group(2)), _js_unescape(m.group(4)), m.group(5).lower() == "true")
         (display if d.display else inline).append(d)
