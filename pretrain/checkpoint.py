@@ -1,0 +1,174 @@
+"""Distributed checkpoints with megatron-core `dist_checkpointing`.
+
+A checkpoint `DIR/iter_NNNNNNN/` holds the model (sharded tensors in global coordinates, so it
+loads at any TP/PP/DP layout), the distributed optimizer state, the LR scheduler, the training
+progress (step, consumed samples: the sampler resumes there) and every rank's RNG state.
+`DIR/latest_checkpointed_iteration.txt` (Megatron-LM's tracker name) is written last, after all
+ranks finished writing, so a run killed mid-save resumes from the previous complete checkpoint.
+
+Resharding: the model loads at any layout. The optimizer is saved in the `dp_reshardable` format
+(each rank writes its own buffers, no gathering; FIELD-NOTES 9: the fully reshardable formats fail
+with the torch AdamW fallback used without apex/TE), which reloads at another DP size but not at
+another TP/PP: there the optimizer moments restart from zero (logged) while weights, schedule and
+data position carry over. RNG states reload only at the same TP/PP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from sciloom.corpus.errors import RecipeError
+
+logger = logging.getLogger(__name__)
+
+TRACKER = "latest_checkpointed_iteration.txt"
+
+
+def iter_dir(root: Path, step: int) -> Path:
+    return Path(root) / f"iter_{step:07d}"
+
+
+def latest_step(root: str | Path) -> int | None:
+    """The step of the newest complete checkpoint under `root`, or None."""
+    tracker = Path(root) / TRACKER
+    if not tracker.is_file():
+        return None
+    text = tracker.read_text().strip()
+    return int(text) if text.isdigit() else None
+
+
+def checkpoint_metadata() -> dict[str, Any]:
+    """`sharded_state_dict` metadata for model and optimizer (FIELD-NOTES 9: without it, save fails
+    with "flattened_range is not supported")."""
+    from megatron.core import parallel_state
+
+    return {
+        "distrib_optim_sharding_type": "dp_reshardable",
+        "singleton_local_shards": False,
+        "chained_optim_avoid_prefix": True,
+        "dp_cp_group": parallel_state.get_data_parallel_group(with_context_parallel=True),
+    }
+
+
+def rng_state() -> dict[str, Any]:
+    from megatron.core import tensor_parallel
+
+    return {
+        "random": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
+        "tracker": tensor_parallel.get_cuda_rng_tracker().get_states(),
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    from megatron.core import tensor_parallel
+
+    random.setstate(state["random"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+    tensor_parallel.get_cuda_rng_tracker().set_states(state["tracker"])
+
+
+def _sharded_rng(layout: Any) -> Any:
+    from megatron.core.dist_checkpointing.mapping import ShardedObject
+
+    # one object per (pp, tp) position, written by DP rank 0 (DP replicas share their RNG streams)
+    return ShardedObject(
+        "rng_state",
+        [rng_state()],
+        (layout.pp, layout.tp),
+        (layout.pp_rank, layout.tp_rank),
+        replica_id=layout.dp_rank,
+    )
+
+
+def sharded_state(model: Any, optimizer: Any, *, layout: Any, progress: dict[str, Any], scheduler: Any,
+                  with_optimizer: bool, with_rng: bool, is_loading: bool) -> dict[str, Any]:  # fmt: skip
+    meta = checkpoint_metadata()
+    state: dict[str, Any] = {"model": model.sharded_state_dict(metadata=meta)}
+    if with_optimizer:
+        state["optimizer"] = optimizer.sharded_state_dict(
+            state["model"], is_loading=is_loading, metadata=meta
+        )
+        state["scheduler"] = scheduler.state_dict()
+    if with_rng:
+        state["rng_state"] = _sharded_rng(layout)
+    state["progress"] = dict(progress)
+    return state
+
+
+def save_checkpoint(root: Path, step: int, model: Any, optimizer: Any, scheduler: Any, layout: Any,
+                    progress: dict[str, Any], run_config: dict[str, Any]) -> Path:  # fmt: skip
+    """Collective: every rank writes its shards; rank 0 moves the tracker last."""
+    from megatron.core import dist_checkpointing
+
+    path = iter_dir(root, step)
+    if dist.get_rank() == 0:
+        path.mkdir(parents=True, exist_ok=True)
+    dist.barrier()
+    progress = {
+        **progress,
+        "layout": {"tp": layout.tp, "pp": layout.pp, "dp": layout.dp},
+        "config": run_config,
+    }
+    state = sharded_state(model, optimizer, layout=layout, progress=progress, scheduler=scheduler,
+                          with_optimizer=True, with_rng=True, is_loading=False)  # fmt: skip
+    dist_checkpointing.save(state, str(path))
+    dist.barrier()
+    if dist.get_rank() == 0:
+        tmp = Path(root) / (TRACKER + ".tmp")
+        tmp.write_text(f"{step}\n")
+        os.replace(tmp, Path(root) / TRACKER)
+    dist.barrier()
+    logger.info("saved checkpoint %s", path)
+    return path
+
+
+def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layout: Any,
+                    load_optimizer: bool = True, step: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Load the newest (or given) checkpoint under `root` into model (+ optimizer, scheduler, RNG);
+    returns its progress dict (step, consumed_samples, ...)."""
+    from megatron.core import dist_checkpointing
+
+    step = latest_step(root) if step is None else step
+    if step is None:
+        raise RecipeError(f"checkpoint: no complete checkpoint under {root} ({TRACKER} missing)")
+    path = iter_dir(root, step)
+    common = dist_checkpointing.load_common_state_dict(str(path))
+    saved = common["progress"]["layout"]
+    same_mp = saved["tp"] == layout.tp and saved["pp"] == layout.pp
+    with_opt = load_optimizer and same_mp
+    if load_optimizer and not same_mp:
+        logger.warning(
+            "checkpoint %s was saved at TP %d / PP %d, loading at TP %d / PP %d: weights, schedule and data "
+            "position carry over, optimizer moments restart from zero", path, saved["tp"], saved["pp"],
+            layout.tp, layout.pp,
+        )  # fmt: skip
+    state = sharded_state(model, optimizer, layout=layout, progress={}, scheduler=scheduler,
+                          with_optimizer=with_opt, with_rng=with_opt, is_loading=True)  # fmt: skip
+    state.pop("progress")
+    loaded = dist_checkpointing.load(state, str(path))
+    model.load_state_dict(loaded["model"], strict=False)
+    if with_opt:
+        with torch.no_grad():  # fp32 params: the optimizer copies into leaf tensors (FIELD-NOTES 9)
+            optimizer.load_state_dict(loaded["optimizer"])
+        scheduler.load_state_dict(common["scheduler"])
+        set_rng_state(loaded["rng_state"][0])
+    elif load_optimizer:
+        scheduler.load_state_dict(common["scheduler"])
+    progress = dict(common["progress"])
+    progress["loaded_optimizer"] = with_opt
+    logger.info("loaded checkpoint %s (step %d)", path, progress["step"])
+    return progress
