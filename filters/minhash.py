@@ -31,12 +31,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sciloom.filters.normalize import splitmix64, token_hashes
+from sciloom.filters.normalize import ngram_hashes, token_hashes
 
 SCHEME = "sciloom-minhash-v1: normalize.v1 tokens, word n-gram shingles, splitmix64, 32-bit affine odd-a"
 SENTINEL = np.uint32(0xFFFFFFFF)
-# Odd multipliers that combine the token hashes of one shingle (position-dependent, so order matters).
-_COMBINE = splitmix64(np.arange(1, 65, dtype=np.uint64)) | np.uint64(1)
 # Max elements of one (num_perm x shingles) block: 128 x 16k uint32 = 8 MiB stays in cache.
 _BLOCK_SHINGLES = 16384
 
@@ -74,30 +72,9 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def shingles(hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """uint32 shingle values of every document and their per-document offsets."""
-    m = len(hashes)
-    lengths = np.diff(offsets)
-    if m == 0:
-        return np.zeros(0, dtype=np.uint32), np.zeros(len(offsets), dtype=np.int64)
-    padded = np.concatenate((hashes, np.zeros(ngram - 1, dtype=np.uint64)))
-    with np.errstate(over="ignore"):
-        acc = padded[:m] * _COMBINE[0]
-        for i in range(1, ngram):
-            acc += padded[i : m + i] * _COMBINE[i]
-    doc_end = np.repeat(offsets[1:], lengths)
-    valid = np.arange(m) + ngram <= doc_end
-    short = np.flatnonzero((lengths > 0) & (lengths < ngram))
-    if len(short):
-        # A short document's one shingle combines only its own tokens (no spill into the next).
-        starts = offsets[short]
-        for d, s in zip(short, starts):
-            n = int(lengths[d])
-            with np.errstate(over="ignore"):
-                acc[s] = np.sum(hashes[s : s + n] * _COMBINE[:n], dtype=np.uint64)
-        valid[starts] = True
-    values = (splitmix64(acc[valid]) >> np.uint64(32)).astype(np.uint32)
-    counts = np.where(lengths >= ngram, lengths - ngram + 1, (lengths > 0).astype(np.int64))
-    return values, np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+    """uint32 shingle values (top 32 bits of the n-gram hashes) of every document, and offsets."""
+    values, soff = ngram_hashes(hashes, offsets, ngram, short=True)
+    return (values >> np.uint64(32)).astype(np.uint32), soff
 
 
 def signatures(texts: Sequence[str], params: MinhashParams) -> np.ndarray:

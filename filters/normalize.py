@@ -30,20 +30,18 @@ from collections.abc import Sequence
 import numpy as np
 
 # Typographic characters that web pages use in place of ASCII ones.
-_FOLD = str.maketrans(
-    {
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201c": '"',
-        "\u201d": '"',
-        "\u2013": "-",
-        "\u2014": "-",
-        "\u2212": "-",
-        "\u2026": ".",
-        "\u00a0": " ",
-        "\u00d7": "*",
-        "\u00f7": "/",
-    }
+_FOLD = (
+    ("\u2018", "'"),
+    ("\u2019", "'"),
+    ("\u201c", '"'),
+    ("\u201d", '"'),
+    ("\u2013", "-"),
+    ("\u2014", "-"),
+    ("\u2212", "-"),
+    ("\u2026", "."),
+    ("\u00a0", " "),
+    ("\u00d7", "*"),
+    ("\u00f7", "/"),
 )
 OPERATORS = "+-*/=<>^"
 TOKEN_RE = re.compile(r"\\[a-z0-9\u0080-\U0010ffff]*|[a-z0-9\u0080-\U0010ffff]+|[-+*/=<>^]")
@@ -65,7 +63,11 @@ _pow_cache: dict[str, np.ndarray] = {}
 def normalize_text(text: str) -> str:
     """Lower-case and fold typographic punctuation (step 1 of the rule)."""
     text = text.lower()
-    return text if text.isascii() else text.translate(_FOLD)
+    if text.isascii():
+        return text
+    for old, new in _FOLD:  # str.replace is ~20x faster than str.translate on long non-ASCII text
+        text = text.replace(old, new)
+    return text
 
 
 def tokens(text: str) -> list[str]:
@@ -100,6 +102,13 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     Returns `(hashes, offsets)`: uint64 hashes of all tokens of all documents in order, and
     int64 `offsets` of length `len(texts) + 1` so document i owns `hashes[offsets[i]:offsets[i+1]]`.
     """
+    hashes, offsets, _ = token_hashes_and_letters(texts)
+    return hashes, offsets
+
+
+def token_hashes_and_letters(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`token_hashes` plus, per token, whether it has a letter (ASCII a-z or any non-ASCII
+    character; a TeX command counts, a number or an operator does not)."""
     # NUL separates documents: it is a separator byte, so no token spans two documents.
     if any("\x00" in t for t in texts):
         texts = [t.replace("\x00", " ") for t in texts]
@@ -130,15 +139,55 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(over="ignore"):
         raw = (prefix[ends] - prefix[starts]) * ipw[starts] + (ends - starts).astype(np.uint64)
     hashes = splitmix64(raw)
+    letter_prefix = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum((buf >= 0x61) & ((buf <= 0x7A) | (buf >= 0x80)), out=letter_prefix[1:])
+    letters = (letter_prefix[ends] - letter_prefix[starts]) > 0
     # Document i owns the tokens that start between its first byte and the next NUL.
     if not texts:
-        return hashes[:0], np.zeros(1, dtype=np.int64)
+        return hashes[:0], np.zeros(1, dtype=np.int64), letters[:0]
     bounds = np.concatenate(([0], np.flatnonzero(buf == 0) + 1))
     offsets = np.append(np.searchsorted(starts, bounds), len(starts))
-    return hashes, offsets.astype(np.int64)
+    return hashes, offsets.astype(np.int64), letters
 
 
 def token_hash(token: str) -> int:
     """Hash of one token, equal to its hash inside `token_hashes` (for tests and tools)."""
     h, _ = token_hashes([token])
     return int(h[0])
+
+
+# Odd multipliers that combine the token hashes of one n-gram (position-dependent: order matters).
+COMBINE = splitmix64(np.arange(1, 65, dtype=np.uint64)) | np.uint64(1)
+
+
+def ngram_hashes(
+    hashes: np.ndarray, offsets: np.ndarray, n: int, short: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every word n-gram of every document, and their per-document offsets.
+
+    An n-gram hash is `splitmix64(sum_i COMBINE[i] * token_hash[i])` (mod 2^64). With `short`, a
+    document with 1 <= k < n tokens gets one n-gram made of its k tokens (MinHash shingles: a short
+    document is still a set); without, it gets none (decontamination: too short to match).
+    """
+    if n > len(COMBINE):
+        raise ValueError(f"n-grams longer than {len(COMBINE)} words are not supported")
+    m = len(hashes)
+    lengths = np.diff(offsets)
+    if m == 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(len(offsets), dtype=np.int64)
+    padded = np.concatenate((hashes, np.zeros(n - 1, dtype=np.uint64)))
+    with np.errstate(over="ignore"):
+        acc = padded[:m] * COMBINE[0]
+        for i in range(1, n):
+            acc += padded[i : m + i] * COMBINE[i]
+    doc_end = np.repeat(offsets[1:], lengths)
+    valid = np.arange(m) + n <= doc_end
+    counts = np.where(lengths >= n, lengths - n + 1, 0)
+    if short:
+        for d in np.flatnonzero((lengths > 0) & (lengths < n)):
+            s, k = int(offsets[d]), int(lengths[d])
+            with np.errstate(over="ignore"):
+                acc[s] = np.sum(hashes[s : s + k] * COMBINE[:k], dtype=np.uint64)
+            valid[s] = True
+        counts = np.where(lengths >= n, lengths - n + 1, (lengths > 0).astype(np.int64))
+    return splitmix64(acc[valid]), np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
