@@ -158,7 +158,9 @@ def comparable(manifest: StageManifest) -> dict:
 
 
 def doc_ids(stage_dir: Path) -> list[str]:
-    return [i for f in shard_files(stage_dir) for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()]
+    return [
+        i for f in shard_files(stage_dir) for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()
+    ]
 
 
 # -- tests ------------------------------------------------------------------------------------------
