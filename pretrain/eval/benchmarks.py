@@ -6,12 +6,15 @@ Reference answers: GSM8K's text after `####` (thousands commas removed), MATH-50
 field, and for the full MATH set the last `\\boxed{}` of the solution (it has no answer field).
 
 Files are found in this order: an explicit path; `$SCILOOM_BENCHMARKS/<task>/test.jsonl`; the
-copies shipped in `sciloom/filters/benchmarks_data/` (a file whose name starts with the task
-name); `../shared/data/problems/<task>/test.jsonl` beside the source checkout.
+copies the decontamination filter ships in `sciloom/filters/benchmarks_data/` (`gsm8k_test.jsonl.gz`,
+`math_test.jsonl.gz`, and MATH-500 as the `math500_ids.txt` subset of the latter, in that file's
+order, which is the order of the canonical prm800k file); `../shared/data/problems/<task>/test.jsonl`
+beside a source checkout. All of them give the same items, ids and references.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,8 +23,14 @@ from pathlib import Path
 from sciloom.corpus.answers import last_boxed, task_family
 from sciloom.corpus.errors import InputError, UsageError
 
-# task -> folder name under problems/ (and the file-name prefix in benchmarks_data/)
+# task -> folder name under problems/
 BENCHMARK_DIRS = {"gsm8k": "gsm8k", "math500": "math500", "math": "math"}
+# task -> (shipped file, id-subset file or None) in sciloom/filters/benchmarks_data/
+SHIPPED = {
+    "gsm8k": ("gsm8k_test.jsonl.gz", None),
+    "math": ("math_test.jsonl.gz", None),
+    "math500": ("math_test.jsonl.gz", "math500_ids.txt"),
+}
 _REPO = Path(__file__).resolve().parents[2]
 
 
@@ -35,38 +44,61 @@ class BenchmarkItem:
     meta: dict = field(default_factory=dict, compare=False)
 
 
-def default_benchmark_file(task: str) -> Path:
-    """The test file used for `task` when none is given (see the module docstring)."""
+@dataclass(frozen=True)
+class BenchmarkSource:
+    """Where a benchmark's items come from: a JSONL(.gz) file, optionally restricted to `ids`."""
+
+    path: Path
+    ids: tuple[str, ...] | None = None
+
+
+def _shipped_dir() -> Path | None:
+    try:
+        from importlib.resources import files
+
+        folder = Path(str(files("sciloom.filters") / "benchmarks_data"))
+    except (ImportError, TypeError):
+        return None
+    return folder if folder.is_dir() else None
+
+
+def default_benchmark_source(task: str) -> BenchmarkSource:
+    """The test set used for `task` when no file is given (see the module docstring)."""
     if task not in BENCHMARK_DIRS:
         raise UsageError(f"unknown benchmark {task!r}; known: {', '.join(BENCHMARK_DIRS)}")
-    name = BENCHMARK_DIRS[task]
-    candidates: list[Path] = []
+    looked = []
     env = os.environ.get("SCILOOM_BENCHMARKS")
     if env:
-        candidates.append(Path(env) / name / "test.jsonl")
-    shipped = _REPO / "filters" / "benchmarks_data"
-    if shipped.is_dir():
-        candidates += sorted(
-            p for p in shipped.iterdir() if p.name.startswith(f"{name}_") or p.name.startswith(f"{name}.")
-        )
-        candidates.append(shipped / name / "test.jsonl")
-    candidates.append(_REPO.parent / "shared" / "data" / "problems" / name / "test.jsonl")
-    for path in candidates:
-        if path.is_file() and path.name.endswith((".jsonl", ".json")) and "train" not in path.name:
-            return path
+        path = Path(env) / BENCHMARK_DIRS[task] / "test.jsonl"
+        if path.is_file():
+            return BenchmarkSource(path)
+        looked.append(str(path))
+    shipped = _shipped_dir()
+    if shipped is not None:
+        name, subset = SHIPPED[task]
+        if (shipped / name).is_file() and (subset is None or (shipped / subset).is_file()):
+            ids = tuple((shipped / subset).read_text(encoding="utf-8").split()) if subset else None
+            return BenchmarkSource(shipped / name, ids)
+        looked.append(str(shipped / name))
+    path = _REPO.parent / "shared" / "data" / "problems" / BENCHMARK_DIRS[task] / "test.jsonl"
+    if path.is_file():
+        return BenchmarkSource(path)
+    looked.append(str(path))
     raise UsageError(
-        f"no test file found for {task}; pass --benchmark-file (looked in: {', '.join(map(str, candidates))})"
+        f"no test file found for {task}; pass --benchmark-file (looked for: {', '.join(looked)})"
     )
 
 
 def load_benchmark(task: str, path: str | os.PathLike | None = None) -> list[BenchmarkItem]:
-    """All items of a benchmark file, in file order. Malformed lines raise `InputError`."""
+    """All items of a benchmark, in order. Malformed lines raise `InputError`."""
     family = task_family(task)
-    file = Path(path) if path is not None else default_benchmark_file(task)
+    source = BenchmarkSource(Path(path)) if path is not None else default_benchmark_source(task)
+    file = source.path
     if not file.is_file():
         raise UsageError(f"{file}: benchmark file not found")
     items = []
-    with open(file, encoding="utf-8") as fh:
+    opener = gzip.open if file.suffix == ".gz" else open
+    with opener(file, "rt", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh):
             if not line.strip():
                 continue
@@ -75,6 +107,14 @@ def load_benchmark(task: str, path: str | os.PathLike | None = None) -> list[Ben
             except json.JSONDecodeError as err:
                 raise InputError("bad_json_line", f"line {lineno + 1}: {err}", path=str(file)) from err
             items.append(_item(row, lineno, family, file))
+    if source.ids is not None:
+        by_id = {item.id: item for item in items}
+        missing = [i for i in source.ids if i not in by_id]
+        if missing:
+            raise InputError(
+                "missing_items", f"{len(missing)} ids of the subset are not in the file", path=str(file)
+            )
+        items = [by_id[i] for i in source.ids]
     return items
 
 

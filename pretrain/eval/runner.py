@@ -46,7 +46,7 @@ class EvalConfig:
     limit: int | None = None
     """evaluate only the first N items of each benchmark (smoke tests)"""
     benchmark_files: dict[str, str] = field(default_factory=dict)
-    """task -> test file, overriding `benchmarks.default_benchmark_file`"""
+    """task -> test file, overriding `benchmarks.default_benchmark_source`"""
     pot_timeout_s: float = 5.0
     """wall-clock limit per PoT program (sandbox)"""
     device: str | None = None

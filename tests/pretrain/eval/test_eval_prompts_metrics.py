@@ -8,7 +8,7 @@ import math
 import pytest
 
 from sciloom.corpus.answers import extract_answer, is_equivalent
-from sciloom.pretrain.eval.benchmarks import load_benchmark
+from sciloom.pretrain.eval.benchmarks import default_benchmark_source, load_benchmark
 from sciloom.pretrain.eval.metrics import format_summary, pass_at_k, score_item, summarize
 from sciloom.pretrain.eval.pot import program_from_completion, run_program
 from sciloom.pretrain.eval.prompts import build_prompt, default_shots, exemplars, stop_sequences
@@ -90,3 +90,14 @@ def test_math500_benchmark_ids_and_references(shared_data):
     assert len(full) == 5000
     # the full set has no answer field: its reference is the solution's last \boxed{}
     assert is_equivalent(full[items[0].id].answer, items[0].answer, "math")
+
+
+@pytest.mark.parametrize("task", ["gsm8k", "math500", "math"])
+def test_default_benchmarks_give_the_items_of_the_shared_data_files(task, shared_data):
+    source = default_benchmark_source(task)
+    assert source.path.name.endswith(".jsonl.gz")  # the copies shipped with sciloom.filters
+    shipped = load_benchmark(task)
+    reference = load_benchmark(task, shared_data / "problems" / task / "test.jsonl")
+    assert [(i.id, i.question, i.answer) for i in shipped] == [
+        (i.id, i.question, i.answer) for i in reference
+    ]
