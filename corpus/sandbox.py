@@ -4,10 +4,13 @@ Program-of-thought evaluation and the mix's `<work>` traces execute Python that 
 dataset) wrote. The program runs in a separate `python -I -B` process, in a fresh temporary
 directory that is removed afterwards, with three layers of protection:
 
-1. Kernel resource limits set in the child before `exec` (`resource.setrlimit`): address space
-   (`RLIMIT_AS`, so a memory hog gets `MemoryError`), CPU seconds (`RLIMIT_CPU`), file size
-   (`RLIMIT_FSIZE`, which also caps captured stdout/stderr since they are files), and processes
-   (`RLIMIT_NPROC`; note that Linux ignores it for root, which is why layer 3 exists).
+1. Kernel resource limits (`resource.setrlimit`) set by the child's bootstrap before it reads
+   the program: address space (`RLIMIT_AS`, so a memory hog gets `MemoryError`), CPU seconds
+   (`RLIMIT_CPU`), file size (`RLIMIT_FSIZE`, which also caps captured stdout/stderr since they
+   are files), and processes (`RLIMIT_NPROC`; Linux ignores it for root, which is why layer 3
+   exists). They are set in the child rather than in a `preexec_fn` because `preexec_fn` is unsafe
+   when the caller has threads (a thread pool of sandboxes) and forces a full `fork()` of the
+   caller, which is slow when it holds a large model; without it CPython can use `vfork`.
 2. A wall-clock timeout: the child leads its own process group and the whole group is killed
    with SIGKILL when the time is up.
 3. A PEP 578 audit hook (`sys.addaudithook`) installed by a small bootstrap before the program is
@@ -29,7 +32,6 @@ from __future__ import annotations
 
 import math
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -111,10 +113,15 @@ _PATH_EVENTS = (
     "shutil.chown",
 )
 
-# The bootstrap runs as `python -I -B -c BOOTSTRAP CODE_FILE WORK_DIR`. Everything it needs is
+# The bootstrap runs as `python -I -B -c BOOTSTRAP CODE_FILE WORK_DIR LIMITS`. Everything it needs is
 # imported before the hook is installed; the hook itself only uses those modules.
 _BOOTSTRAP = r"""
-import os, sys, traceback
+import os, sys, traceback, resource
+for spec in sys.argv[3].split(","):
+    which, value = spec.split("=")
+    value = int(value)
+    hard = value + 1 if which == "RLIMIT_CPU" else value
+    resource.setrlimit(getattr(resource, which), (value, hard))
 code_path, work_dir = sys.argv[1], os.path.realpath(sys.argv[2])
 with open(code_path, encoding="utf-8") as f:
     source = f.read()
@@ -229,20 +236,13 @@ def run_python(
         work.mkdir()
         code_file = root / "main.py"
         code_file.write_text(code, encoding="utf-8")
-        cpu_s = math.ceil(timeout_s) + 1
-        limits = [
-            (resource.RLIMIT_AS, memory_mb * 1024 * 1024),
-            (resource.RLIMIT_CPU, cpu_s),
-            (resource.RLIMIT_FSIZE, file_size_mb * 1024 * 1024),
-            (resource.RLIMIT_NPROC, max_processes),
-            (resource.RLIMIT_CORE, 0),
-        ]
-
-        def preexec() -> None:  # runs in the child between fork and exec
-            for which, value in limits:
-                hard = value + 1 if which == resource.RLIMIT_CPU else value
-                resource.setrlimit(which, (value, hard))
-
+        limits = {
+            "RLIMIT_AS": memory_mb * 1024 * 1024,
+            "RLIMIT_CPU": math.ceil(timeout_s) + 1,
+            "RLIMIT_FSIZE": file_size_mb * 1024 * 1024,
+            "RLIMIT_NPROC": max_processes,
+            "RLIMIT_CORE": 0,
+        }
         env = {
             "PATH": os.defpath,
             "HOME": str(work),
@@ -255,7 +255,18 @@ def run_python(
             "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
         }
-        argv = [sys.executable, "-I", "-B", "-X", "utf8", "-c", _BOOTSTRAP, str(code_file), str(work)]
+        argv = [
+            sys.executable,
+            "-I",
+            "-B",
+            "-X",
+            "utf8",
+            "-c",
+            _BOOTSTRAP,
+            str(code_file),
+            str(work),
+            ",".join(f"{k}={v}" for k, v in limits.items()),
+        ]
         out_path, err_path, in_path = root / "stdout", root / "stderr", root / "stdin"
         in_path.write_text(stdin, encoding="utf-8")
         start = time.monotonic()
@@ -268,7 +279,6 @@ def run_python(
                 stderr=err,
                 cwd=work,
                 env=env,
-                preexec_fn=preexec,
                 start_new_session=True,  # own process group: the timeout kills everything it left
                 close_fds=True,
             )

@@ -91,3 +91,13 @@ def test_temporary_directory_is_removed_afterwards():
     r = run_python("import os\nprint(os.getcwd())")
     assert r.ok
     assert not Path(r.stdout.strip()).exists()
+
+
+def test_concurrent_runs_from_threads_are_independent():
+    from concurrent.futures import ThreadPoolExecutor
+
+    codes = [f"print({i} * {i})" for i in range(6)] + ["while True:\n    pass"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda c: run_python(c, timeout_s=2), codes))
+    assert [r.stdout for r in results[:6]] == [f"{i * i}\n" for i in range(6)]
+    assert results[6].reason == sandbox.TIMEOUT
