@@ -591,4 +591,6 @@ def _kind_of(info: dict[str, Any]) -> str:
 
 
 def _has_error(log: Path) -> bool:
-    return any("| ERROR" in line or line.startswith("Traceback") for line in tail(log, 200))
+    # datatrove logs the exception at ERROR, then a long traceback: scan the whole file.
+    with open(log, encoding="utf-8", errors="replace") as fh:
+        return any("| ERROR " in line for line in fh)
