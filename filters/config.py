@@ -132,7 +132,7 @@ class DedupConfig:
     seed: int = 1
     """Seed of the 128 hash permutations; signatures are only comparable with the same seed."""
     keep: str = "longest"
-    """Which document of a cluster survives: `longest` (most characters, ties -> smallest id).
+    """Which document of a cluster survives: `longest` (most non-whitespace characters, ties -> smallest id).
     In incremental mode a document of the existing corpus always wins."""
     index: str | None = None
     """Incremental mode: an earlier dedup stage folder (or its `minhash/` folder) whose stored

@@ -158,5 +158,10 @@ def decide(
             "max_size": int(sizes.max()) if len(sizes) else 0,
             "mean_size": round(float(sizes.mean()), 3) if len(sizes) else 0.0,
         }
+    # An exact cluster's survivor may itself lose a near cluster: point its copies at the document
+    # that stands for them in the output.
+    for doc_id, (reason, cluster, size) in list(out.removed.items()):
+        if reason == EXACT_DUPLICATE and cluster in out.removed:
+            out.removed[doc_id] = (reason, out.removed[cluster][1], size)
     out.stats = stats
     return out

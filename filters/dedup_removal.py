@@ -3,18 +3,21 @@
 Reads the decisions of pass 2 (`removed.json`: id -> reason, cluster id, cluster size) once per
 worker, on first use, and drops each listed document with its reason, writing the cluster id (the
 kept document's id) and size into the dropped record's metadata (visible in exclusion dumps and
-tests). With paragraph dedup on, it also removes boilerplate paragraphs from kept documents; a
+tests) and, without the text, into `minhash/dropped/<rank>.jsonl`. With paragraph dedup on, it also removes boilerplate paragraphs from kept documents; a
 document that was nothing but boilerplate is dropped as `boilerplate_only`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 from datatrove.data import Document
 
+from sciloom.corpus.record import source_of
 from sciloom.corpus.step import SciloomStep
 from sciloom.filters.dedup_clusters import BOILERPLATE_ONLY, load_removed
 from sciloom.filters.exact_dedup import remove_paragraphs
@@ -23,6 +26,7 @@ CLUSTER_ID = "dedup_cluster_id"
 CLUSTER_SIZE = "dedup_cluster_size"
 BOILERPLATE_REMOVED = "boilerplate_paragraphs_removed"
 BOILERPLATE_FILE = "boilerplate.npy"
+DROPPED_DIR = "dropped"
 
 
 class DedupRemovalFilter(SciloomStep):
@@ -45,6 +49,13 @@ class DedupRemovalFilter(SciloomStep):
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
         self._load()
         assert self._removed is not None and self._boilerplate is not None
+        dropped_dir = Path(self.decisions_dir) / DROPPED_DIR
+        dropped_dir.mkdir(parents=True, exist_ok=True)
+        with open(dropped_dir / f"{rank:05d}.jsonl", "w", encoding="utf-8") as log:
+            yield from self._apply(data, log)
+
+    def _apply(self, data: Iterable[Document], log: TextIO) -> Iterable[Document]:
+        assert self._removed is not None and self._boilerplate is not None
         for doc in data:
             with self.track_time():
                 decision = self._removed.get(str(doc.id))
@@ -53,6 +64,19 @@ class DedupRemovalFilter(SciloomStep):
                     doc.metadata[CLUSTER_ID] = cluster
                     doc.metadata[CLUSTER_SIZE] = size
                     self.drop(doc, reason)
+                    log.write(
+                        json.dumps(
+                            {
+                                "id": str(doc.id),
+                                "source": source_of(doc),
+                                "reason": reason,
+                                CLUSTER_ID: cluster,
+                                CLUSTER_SIZE: size,
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
                     continue
                 if len(self._boilerplate):
                     text, removed = remove_paragraphs(doc.text, self._boilerplate, self.paragraph_min_chars)

@@ -121,7 +121,7 @@ def run_dedup(inputs: list[str], config: DedupConfig, run: StageRun) -> StageMan
                 "mode": config.mode,
                 "params": params.to_dict(),
                 "scheme": SCHEME,
-                "keep_rule": "existing corpus first, then longest text (characters), then smallest id",
+                "keep_rule": "existing corpus first, then longest text (non-whitespace characters), then smallest id",
                 "exact": config.exact,
                 "near": config.near,
                 "paragraph_dedup": config.paragraph_dedup,

@@ -29,6 +29,12 @@ def doc_hash(text: str) -> int:
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
+def content_length(text: str) -> int:
+    """Characters that are not whitespace: the length the keep rule compares (re-spacing a copy
+    must not make it win)."""
+    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
+
+
 def doc_hashes(texts: Iterable[str]) -> np.ndarray:
     return np.fromiter((doc_hash(t) for t in texts), dtype=np.int64)
 

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from sciloom.corpus.errors import InputError, StageError
 from sciloom.corpus.shards import iter_rows
-from sciloom.filters.exact_dedup import doc_hashes, paragraph_hashes
+from sciloom.filters.exact_dedup import content_length, doc_hashes, paragraph_hashes
 from sciloom.filters.minhash import MinhashParams, signatures
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SignatureTable:
     ids: list[str]
-    lengths: np.ndarray  # int64 characters
+    lengths: np.ndarray  # int64 non-whitespace characters (exact_dedup.content_length)
     hashes: np.ndarray  # int64 exact-dup hash
     sigs: np.ndarray  # (n, num_perm) uint32
     paragraphs: list[np.ndarray] = field(default_factory=list)  # per doc, when paragraph dedup is on
@@ -132,7 +132,7 @@ def compute_table(
             tables.append(
                 SignatureTable(
                     ids[s : s + batch_size],
-                    np.fromiter((len(t) for t in chunk), dtype=np.int64, count=len(chunk)),
+                    np.fromiter((content_length(t) for t in chunk), dtype=np.int64, count=len(chunk)),
                     doc_hashes(chunk),
                     signatures(chunk, params),
                     [paragraph_hashes(t, paragraph_min_chars) for t in chunk]
