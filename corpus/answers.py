@@ -131,6 +131,7 @@ def extract_answer(completion: str, task: str) -> str | None:
     thousands commas removed. Order for MATH: the last `\\boxed{}`, Minerva's "final answer is
     $X$", the last "answer is"; the span is returned as written (see `normalize_answer`).
     """
+    completion = completion.replace("\u2212", "-")  # Unicode minus sign
     if task_family(task) == GSM8K:
         spans = []
         if "####" in completion:
@@ -224,7 +225,7 @@ def _fix_sqrt(s: str) -> str:
 
 def clean_math_answer(ans: str) -> str:
     """MATH-style clean-up that keeps spaces (used before parsing structure and sympy)."""
-    s = ans.strip()
+    s = ans.strip().replace("\u2212", "-")
     boxed = last_boxed(s) if s.startswith(("\\boxed", "\\fbox")) else None
     if boxed is not None:
         s = boxed
@@ -270,7 +271,7 @@ def normalize_answer(ans: str, task: str) -> str:
     removed, simple `a/b` written `\\frac{a}{b}` and integral decimals written as integers.
     """
     if task_family(task) == GSM8K:
-        m = _NUMBER.search(ans.replace("$", ""))
+        m = _NUMBER.search(ans.replace("$", "").replace("\u2212", "-"))
         if not m:
             return ans.strip().lower()
         return _canonical_number(_clean_number(m.group(0)))
