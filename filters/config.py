@@ -54,17 +54,19 @@ class FilterConfig:
     """Web: maximum fraction of lines starting with a bullet (Gopher: 0.9)."""
     max_ellipsis_lines: float = 0.3
     """Web: maximum fraction of lines ending with an ellipsis (Gopher: 0.3)."""
-    max_duplicate_line_fraction: float = 0.4
-    """Web: maximum fraction of duplicated lines of 4+ words, formulas hashed (Gopher: 0.3; a real
-    Math Help Forum thread measures 0.32 with its repeated "Follow ... on Facebook" lines)."""
-    max_duplicate_line_char_fraction: float = 0.3
-    """Web: maximum fraction of characters in duplicated lines (Gopher: 0.2; the same thread: 0.24)."""
-    max_duplicate_5gram_fraction: float = 0.45
+    max_duplicate_line_fraction: float = 0.5
+    """Web: maximum fraction of duplicated lines of 4+ words, formulas hashed (Gopher: 0.3). Real math
+    forums quote earlier posts and repeat footers: a Math Help Forum thread measures 0.32, the
+    tetration forum thread of web-math 0.30; spam that repeats itself measures 0.6+."""
+    max_duplicate_line_char_fraction: float = 0.5
+    """Web: maximum fraction of characters in duplicated lines (Gopher: 0.2; the quoting forum
+    thread measures 0.43)."""
+    max_duplicate_5gram_fraction: float = 0.5
     """Web: maximum fraction of characters in duplicated word 5-grams; 6- to 10-grams scale down to
-    `max_duplicate_10gram_fraction` (Gopher: 0.15 .. 0.10; real math pages measure up to 0.35, a
-    forum thread whose signature repeats under every post; page-level spam measures 0.5+)."""
-    max_duplicate_10gram_fraction: float = 0.35
-    """Web: the same for word 10-grams (Gopher: 0.10; the same forum thread measures 0.32)."""
+    `max_duplicate_10gram_fraction` (Gopher: 0.15 .. 0.10; real math pages of web-math measure up to
+    0.38, the quoting forum thread; a page that repeats one paragraph measures 0.8+)."""
+    max_duplicate_10gram_fraction: float = 0.45
+    """Web: the same for word 10-grams (Gopher: 0.10; the quoting forum thread measures 0.37)."""
     max_top_2gram_fraction: float = 0.2
     """Both: maximum character fraction of the most frequent prose word 2-gram (Gopher: 0.2)."""
     min_stop_words: int = 2
