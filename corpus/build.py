@@ -160,8 +160,8 @@ class Build:
         for stage in ("filter", "dedup", "decontam"):
             if recipe.enabled[_section_of(stage)]:
                 current = [self.filter_stage(stage, current)]
-        prompt_dirs = [self.prompts(src) for src in recipe.sources if src.is_prompt_data]
-        tokenizer_model = self.train_tokenizer(current + prompt_dirs)
+        prompt_dirs = {src.name: self.prompts(src) for src in recipe.sources if src.is_prompt_data}
+        tokenizer_model = self.train_tokenizer(current + list(prompt_dirs.values()))
         mix_dir = self.mix(current, prompt_dirs, tokenizer_model)
         tokenize_manifest = self.tokenize(mix_dir, tokenizer_model)
         build = BuildManifest(
@@ -241,13 +241,18 @@ class Build:
         self.progress(BuildEvent(index, len(self.plan), name, finished=True, seconds=time.time() - start))
         return Path(model)
 
-    def mix(self, corpus_dirs: list[Path], prompt_dirs: list[Path], tokenizer_model: Path) -> Path:
+    def mix(self, corpus_dirs: list[Path], prompt_dirs: dict[str, Path], tokenizer_model: Path) -> Path:
         from sciloom.corpus.mix.stage import run_mix_stage
 
-        inputs_by_source: dict[str, list[str]] = {}
-        for d in corpus_dirs + prompt_dirs:
-            inputs_by_source[d.name] = [str(f) for f in shard_files(d)]
-        run = self.stage_run("mix", corpus_dirs + prompt_dirs)
+        # The mixer routes a document to its own `source` when the weights name it, else to its
+        # input key: corpus shards hold several sources (keyed by folder), prompt stages one each
+        # (keyed by the source name, so prompt data keeps its recipe name without a weight).
+        inputs_by_source: dict[str, list[str]] = {
+            d.name: [str(f) for f in shard_files(d)] for d in corpus_dirs
+        }
+        for name, d in prompt_dirs.items():
+            inputs_by_source[name] = [str(f) for f in shard_files(d)]
+        run = self.stage_run("mix", corpus_dirs + list(prompt_dirs.values()))
         config = self.recipe.sections["mix"]
         self._run("mix", lambda: run_mix_stage(inputs_by_source, config, run, str(tokenizer_model)))
         return run.out_dir

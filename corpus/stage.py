@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from sciloom.corpus.errors import StageError
@@ -58,6 +59,18 @@ class StageRun:
     skip_completed: bool = True
 
 
+class QuietLocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, with its per-task INFO logging kept out of the terminal.
+
+    datatrove sends INFO from the task with local_rank 0 to stderr and from every other task only
+    ERRORs; local_rank is used for nothing else. All tasks log in full to `logs/logs/task_*.log`
+    either way, and sciloom's CLI shows its own progress, so every task runs as a quiet one here.
+    """
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        return super()._run_for_rank(rank, local_rank=local_rank + 1, node_rank=node_rank)
+
+
 def default_tasks(reader: SciloomReader) -> int:
     return max(1, min(len(reader.paths), MAX_DEFAULT_TASKS))
 
@@ -88,9 +101,7 @@ def run_stage(
     if run.executor_factory is not None:
         executor = run.executor_factory(pipeline=pipeline, tasks=tasks, logging_dir=str(logging_dir))
     else:
-        from datatrove.executor import LocalPipelineExecutor
-
-        executor = LocalPipelineExecutor(
+        executor = QuietLocalExecutor(
             pipeline=pipeline,
             tasks=tasks,
             workers=max(1, min(run.workers, tasks)),

@@ -12,13 +12,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from sciloom.corpus.errors import SciloomError
-from sciloom.manifests.errors import ManifestError
+# datatrove logs through loguru and re-adds a default stderr sink after every task; loguru reads
+# its default level from the environment once, at import, so set it before datatrove is imported.
+# Task logs still go in full to OUT/logs/logs/task_*.log.
+os.environ.setdefault("LOGURU_LEVEL", "WARNING")
+
+from sciloom.corpus.errors import SciloomError  # noqa: E402 (after LOGURU_LEVEL)
+from sciloom.manifests.errors import ManifestError  # noqa: E402
 
 # subcommand -> module under sciloom.corpus.cli
 COMMANDS: dict[str, str] = {

@@ -43,7 +43,9 @@ def write_bad_inputs(folder: Path) -> dict[str, Path]:
         "latin1": folder / "latin1.html",
     }
     files["corrupt"].write_bytes(bytes(corrupt))
-    tex = gzip.compress(b"\\documentclass{article}\\begin{document}" + b"Some text $y^2$. " * 500 + b"\\end{document}")
+    tex = gzip.compress(
+        b"\\documentclass{article}\\begin{document}" + b"Some text $y^2$. " * 500 + b"\\end{document}"
+    )
     files["truncated"].write_bytes(tex[: len(tex) // 2])
     files["binary"].write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
     files["latin1"].write_bytes(LATIN1_PAGE.encode("latin-1"))
@@ -56,9 +58,10 @@ def bad_build(tmp_path_factory):
     files = write_bad_inputs(tmp / "inputs")
     raw = tomllib.loads(SAMPLE_RECIPE.read_text())
     sample_dir = SAMPLE_RECIPE.parent
-    lines = [SAMPLE_RECIPE.read_text()]
-    recipe_text = lines[0]
+    recipe_text = SAMPLE_RECIPE.read_text()
     for src in raw["sources"]:
+        if "paths" not in src:
+            continue
         extra = []
         if src["kind"] == "arxiv":
             extra = [files["corrupt"], files["truncated"]]
@@ -90,7 +93,11 @@ def test_exactly_the_three_bad_inputs_are_quarantined_with_reasons(bad_build):
     for e in entries:
         assert e["reason"] and e["reason"].replace("_", "").isalnum()
     top = read_manifest_dict(build)
-    total_q = sum(read_manifest_dict(build / s["dir"])["totals"]["docs"]["quarantined"] for s in top["stages"] if "totals" in s)
+    total_q = sum(
+        read_manifest_dict(build / s["dir"])["totals"]["docs"]["quarantined"]
+        for s in top["stages"]
+        if "totals" in s
+    )
     assert total_q == 3
 
 
@@ -103,7 +110,11 @@ def test_everything_else_is_kept(bad_build, sample_build):
 
 def test_a_latin1_page_declared_as_such_is_decoded(bad_build):
     build, files = bad_build
-    docs = [d for d in read_documents(shard_files(stage(build, "extract-web")["_dir"])) if "latin1" in str(d.metadata.get("url") or d.id)]
+    docs = [
+        d
+        for d in read_documents(shard_files(stage(build, "extract-web")["_dir"]))
+        if "latin1" in str(d.metadata.get("url") or d.id)
+    ]
     assert len(docs) == 1
     assert "hypoténuse" in docs[0].text and "$a^2 + b^2 = c^2$" in docs[0].text
 
