@@ -15,8 +15,9 @@ How exactness is guaranteed:
   fraction items any non-zero divisor is fine and values are written as reduced fractions;
 - every item is generated from its own `random.Random(f"{seed}:{index}")`, so item i is the
   same whatever the number of items or tasks.
-Negative values are written in parentheses (`(-3)`), fractions as `(3/7)`; the final result
-stands alone (`-3`, `3/7`).
+Negative values are written in parentheses (`(-3)`) except as the final result (`-3`);
+fractions always as `(3/7)`, so a value never reads as a division still to be done, and in
+fraction items brackets group with `[ ]` (`2*[7/3]` divides, `2*(7/3)` multiplies by a number).
 """
 
 from __future__ import annotations
@@ -100,8 +101,9 @@ def number_text(value: Fraction, system: str, standalone: bool = False) -> str:
         body = f"{value.numerator}/{value.denominator}"
     else:
         body = decimal_text(value)
-    needs_parens = value < 0 or "/" in body
-    return f"({body})" if needs_parens and not standalone else body
+    if "/" in body:  # always `(3/7)`: a bare `3/7` would read as a division still to do
+        return f"({body})"
+    return f"({body})" if value < 0 and not standalone else body
 
 
 def decimal_text(value: Fraction) -> str:
@@ -129,10 +131,12 @@ def render(node: Node, system: str, top: bool = True) -> str:
         return number_text(node.value, system, standalone=top)
     left = render(node.left, system, top=False)  # type: ignore[arg-type]
     right = render(node.right, system, top=False)  # type: ignore[arg-type]
+    # fraction items group with [ ]: `(7826/69)` is a number there, `[7826/69]` a division to do
+    opening, closing = ("[", "]") if system == FRACTION else ("(", ")")
     if node.left.op and (node.left.prec < node.prec or (node.op == "^")):  # type: ignore[union-attr]
-        left = f"({left})"
+        left = f"{opening}{left}{closing}"
     if node.right.op and node.right.prec <= node.prec:  # type: ignore[union-attr]
-        right = f"({right})"
+        right = f"{opening}{right}{closing}"
     return f"{left}{node.op}{right}"
 
 
@@ -251,13 +255,60 @@ class ArithmeticGenerator:
             d = Fraction(rng.randint(2, min(limit - 1, 99)))
             return d if rng.random() < 0.5 else Fraction(d.numerator, rng.randint(2, 9))
         num = abs(dividend.numerator)
-        divisors = [d for d in range(2, min(num, limit - 1, 10_000) + 1) if num % d == 0] if num else [7]
+        divisors = small_divisors(num, limit) if num else [7]
         d = rng.choice(divisors) if divisors else 1
         if system == DECIMAL:
             d *= rng.choice((1, 1, 2, 4, 5))
         if d == 1:
             raise _Retry
         return Fraction(d)
+
+
+SMALL_PRIMES = (
+    2,
+    3,
+    5,
+    7,
+    11,
+    13,
+    17,
+    19,
+    23,
+    29,
+    31,
+    37,
+    41,
+    43,
+    47,
+    53,
+    59,
+    61,
+    67,
+    71,
+    73,
+    79,
+    83,
+    89,
+    97,
+)
+
+
+def small_divisors(num: int, limit: int) -> list[int]:
+    """Divisors of `num` in [2, limit) built from its prime factors below 100, and `num` itself.
+
+    Trial division up to `limit` would cost 10^digits steps per division; products of small
+    primes are found in a few steps and are the divisors a worked example would use anyway.
+    """
+    divisors = {1}
+    rest = num
+    for p in SMALL_PRIMES:
+        while rest % p == 0:
+            rest //= p
+            divisors |= {d * p for d in divisors if d * p < limit}
+    if num < limit:
+        divisors.add(num)
+    divisors.discard(1)
+    return sorted(divisors)
 
 
 class _Retry(Exception):

@@ -14,6 +14,7 @@ annotation claims. Programs are only text here; `sciloom.corpus.sandbox` runs th
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 from fractions import Fraction
@@ -75,7 +76,31 @@ def _clean_plain(expr: str) -> str:
     for a, b in (("×", "*"), ("−", "-"), ("÷", "/")):
         expr = expr.replace(a, b)
     expr = re.sub(r"(?<=[\d)])\s*x\s*(?=[\d(])", "*", expr)
+    # implicit products as written by hand: `8(26)`, `(3+2)4`
+    expr = re.sub(r"(?<=[\d)])\s*(?=\()", "*", expr)
+    expr = re.sub(r"(?<=\))\s*(?=\d)", "*", expr)
     return expr.strip()
+
+
+ARITHMETIC_NODES = (
+    ast.Expression,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.operator,
+    ast.unaryop,
+)
+
+
+def is_arithmetic(expr: str) -> bool:
+    """True when `expr` parses as plain arithmetic on numbers and step variables (no calls)."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return False
+    return all(isinstance(node, ARITHMETIC_NODES) for node in ast.walk(tree))
 
 
 def strip_annotations(text: str) -> str:
@@ -110,6 +135,8 @@ def program_lines(calcs: list[Calculation]) -> list[str]:
 
         expr = NUMBER.sub(use_variable, expr)
         expr = re.sub(r"\s*([+\-*/])\s*", r" \1 ", expr).strip()
+        if not is_arithmetic(expr):
+            raise CalculationError(UNSAFE_EXPRESSION, calc.expression)
         name = f"step{i}"
         lines.append(f"{name} = {expr}")
         claimed = _value(calc.result)
