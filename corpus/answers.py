@@ -34,6 +34,7 @@ import random
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from fractions import Fraction
@@ -255,7 +256,9 @@ def clean_math_answer(ans: str) -> str:
         s = m.group(2).strip()
     s = re.sub(r"^[a-zA-Z]\s*\\in\s*", "", s)  # x \in [-2, 7]
     s = re.sub(r"_\{(\w+)\}", r"_\1", s)  # 4210_{5} -> 4210_5
-    s = re.sub(r"^\((\s*[A-Ea-e]\s*)\)$", r"\1", s).strip()  # (B) -> B
+    choice = re.fullmatch(r"\(\s*([A-Ea-e])\s*\)", s)  # (B), (b) -> B
+    if choice:
+        s = choice.group(1).upper()
     if re.fullmatch(r"\.\d+", s) or re.fullmatch(r"-\.\d+", s):
         s = s.replace(".", "0.", 1)
     if re.fullmatch(r"[A-Za-z][A-Za-z ]+", s):
@@ -656,13 +659,15 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if old_delay:  # someone else's alarm (e.g. pytest-timeout) keeps running
-            signal.setitimer(signal.ITIMER_REAL, max(old_delay - seconds, 0.001), old_interval)
+            remaining = old_delay - (time.monotonic() - start)
+            signal.setitimer(signal.ITIMER_REAL, max(remaining, 0.001), old_interval)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -128,6 +128,7 @@ def test_math500_solution_boxed_answer_extracts_to_the_reference(math500):
         ("15", "15\\mbox{ cm}^2"),
         ("10080", "10,\\!080"),
         ("\\text{(B)}", "B"),
+        ("(b)", "\\text{(B)}"),
         ("\\text{East}", "east"),
         ("[-2, 7]", "x \\in [-2,7]"),
         ("(-\\infty,2)\\cup(3,\\infty)", "(-\\infty, 2) \\cup (3, \\infty)"),
@@ -251,3 +252,29 @@ def test_exponent_towers_are_rejected_quickly():
 def test_unknown_task_is_an_error():
     with pytest.raises(ValueError, match="unknown task"):
         extract_answer("#### 1", "aime")
+
+
+def test_sympy_time_limit_counts_a_slow_comparison_as_not_equivalent(monkeypatch):
+    from sciloom.corpus import answers
+
+    pair = ("\\frac{1}{\\sqrt{3}}", "\\frac{\\sqrt{3}}{3}")  # needs sympy: not a plain number
+    monkeypatch.setattr(answers, "SYMPY_TIME_LIMIT_S", 1e-5)
+    assert not is_equivalent(*pair, "math")
+    monkeypatch.undo()
+    assert is_equivalent(*pair, "math")
+
+
+def test_time_limit_keeps_an_alarm_the_caller_had_set():
+    import signal
+
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    signal.setitimer(signal.ITIMER_REAL, 60)
+    try:
+        assert is_equivalent("\\sqrt{50}", "5\\sqrt{2}", "math")
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 50 < remaining <= 60
+        assert signal.getsignal(signal.SIGALRM) is not previous and not fired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
