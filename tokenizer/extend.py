@@ -20,7 +20,7 @@ from typing import Any
 
 from sciloom.corpus.errors import UsageError
 from sciloom.manifests.checksums import sha256_file
-from sciloom.tokenizer.metadata import MODEL_NAME, write_metadata
+from sciloom.tokenizer.metadata import MODEL_NAME, write_megatron_metadata, write_metadata
 from sciloom.tokenizer.symbols import markup_symbols
 
 logger = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ def _extend_sentencepiece(base: Path, out_dir: Path, tokens: list[str]) -> Path:
             "normalizer": proto.normalizer_spec.name,
         },
     )
+    write_megatron_metadata(model_path)
     logger.info("extend: %s + %d tokens -> %s", base, len(added), model_path)
     return model_path
 

@@ -18,6 +18,8 @@ from sciloom.manifests.checksums import sha256_file
 
 MODEL_NAME = "tokenizer.model"
 METADATA_NAME = "tokenizer.meta.json"
+# megatron-core's `MegatronTokenizer.from_pretrained(path)` reads this file from the model's folder.
+MEGATRON_METADATA_NAME = "tokenizer_metadata.json"
 FORMAT = "sciloom-tokenizer"
 FORMAT_VERSION = 1
 
@@ -44,6 +46,21 @@ def write_metadata(model_path: str | os.PathLike, fields: dict[str, Any]) -> Pat
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     os.replace(tmp, path)
+    return path
+
+
+def write_megatron_metadata(model_path: str | os.PathLike) -> Path:
+    """`tokenizer_metadata.json` as `MegatronTokenizer.write_metadata` writes it, for a SentencePiece
+    model: then `MegatronTokenizer.from_pretrained(model_path)` works without arguments."""
+    meta = {
+        "library": "sentencepiece",
+        "class_name": None,
+        "class_path": None,
+        "model_type": "default",
+        "chat_template": None,
+    }
+    path = Path(model_path).with_name(MEGATRON_METADATA_NAME)
+    path.write_text(json.dumps(meta) + "\n")
     return path
 
 

@@ -95,21 +95,30 @@ def sample_lines(
     """Training lines from `inputs`; fills `stats` as the trainer consumes them."""
     estimate = sum(estimate_text_bytes(p) for p in inputs)
     stats.rate = min(1.0, sample_bytes / estimate) if estimate else 1.0
-    for doc in read_documents(inputs):
-        if stats.rate < 1.0 and keep_score(seed, str(doc.id)) >= stats.rate:
-            continue
-        nbytes = len(doc.text.encode("utf-8", errors="surrogatepass"))
-        stats.documents += 1
-        stats.bytes += nbytes
-        source = source_of(doc)
-        stats.bytes_by_source[source] = stats.bytes_by_source.get(source, 0) + nbytes
-        for line in doc.text.split("\n"):
-            if not line:
-                continue
-            pieces = split_line(line, max_sentence_length)
-            if len(pieces) > 1:
-                stats.long_lines_split += 1
-            stats.lines += len(pieces)
-            yield from pieces
-        if stats.bytes >= sample_bytes:
+    # Pass 0 takes the documents whose score is under the rate; when that falls short of
+    # sample_bytes (a few large documents, a poor size estimate), pass 1 tops it up in input order.
+    for top_up in (False, True):
+        if top_up and stats.rate >= 1.0:
             return
+        for doc in read_documents(inputs):
+            if (keep_score(seed, str(doc.id)) < stats.rate) == top_up:
+                continue
+            yield from _document_lines(doc, max_sentence_length, stats)
+            if stats.bytes >= sample_bytes:
+                return
+
+
+def _document_lines(doc, max_sentence_length: int, stats: SampleStats) -> Iterator[str]:
+    nbytes = len(doc.text.encode("utf-8", errors="surrogatepass"))
+    stats.documents += 1
+    stats.bytes += nbytes
+    source = source_of(doc)
+    stats.bytes_by_source[source] = stats.bytes_by_source.get(source, 0) + nbytes
+    for line in doc.text.split("\n"):
+        if not line:
+            continue
+        pieces = split_line(line, max_sentence_length)
+        if len(pieces) > 1:
+            stats.long_lines_split += 1
+        stats.lines += len(pieces)
+        yield from pieces

@@ -33,7 +33,13 @@ from sciloom.manifests.checksums import sha256_file
 from sciloom.manifests.schema import StageManifest
 from sciloom.tokenizer import indexed_dataset as ids_format
 from sciloom.tokenizer.encode import DocumentEncoder
-from sciloom.tokenizer.metadata import METADATA_NAME, MODEL_NAME, fingerprint, metadata_path
+from sciloom.tokenizer.metadata import (
+    METADATA_NAME,
+    MODEL_NAME,
+    fingerprint,
+    metadata_path,
+    write_megatron_metadata,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -130,6 +136,7 @@ def pin_tokenizer(model: Path, sha: str, tokens_dir: Path) -> Path:
     shutil.copyfile(model, tmp)
     if metadata_path(model).is_file():
         shutil.copyfile(metadata_path(model), tokens_dir / METADATA_NAME)
+    write_megatron_metadata(pinned)
     tmp.replace(pinned)
     return pinned
 

@@ -23,7 +23,7 @@ import sentencepiece as spm
 
 from sciloom.corpus.errors import RecipeError, StageError
 from sciloom.tokenizer.config import TokenizerConfig
-from sciloom.tokenizer.metadata import MODEL_NAME, write_metadata
+from sciloom.tokenizer.metadata import MODEL_NAME, write_megatron_metadata, write_metadata
 from sciloom.tokenizer.sample import SampleStats, sample_lines
 from sciloom.tokenizer.symbols import BOS_ID, EOS_ID, PAD_ID, UNK_ID, markup_symbols, reserved_symbols
 
@@ -113,6 +113,7 @@ def train_tokenizer(inputs: list[str], config: TokenizerConfig, out_dir: Path) -
             "inputs": [str(p) for p in inputs],
         },
     )
+    write_megatron_metadata(model_path)
     logger.info("tokenizer: trained %s (%d pieces) on %d bytes", model_path, actual, stats.bytes)
     return model_path
 
