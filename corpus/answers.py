@@ -116,11 +116,10 @@ def _after_answer_is(text: str) -> str | None:
 
 
 def _strip_final_period(s: str) -> str:
+    """`18.` -> `18`, `3.5.` -> `3.5`: a sentence's full stop is never part of the answer."""
     s = s.strip()
-    while s.endswith(".") and not re.search(r"\d\.$", s[-2:] if len(s) > 1 else s):
+    while s.endswith("."):
         s = s[:-1].rstrip()
-    if s.endswith(".") and re.search(r"\d\.$", s):
-        s = s[:-1]
     return s
 
 
@@ -162,8 +161,7 @@ def extract_answer(completion: str, task: str) -> str | None:
 
 
 def _clean_number(s: str) -> str:
-    s = s.replace(",", "").rstrip(".")
-    return s
+    return s.replace(",", "").rstrip(".")
 
 
 def _strip_dollars(s: str) -> str:
@@ -178,7 +176,7 @@ def _strip_dollars(s: str) -> str:
 # Unit words removed after a number (Minerva's REMOVED_EXPRESSIONS, plus plurals seen in MATH).
 _UNITS = (
     "square units|square feet|square inches|square meters|square centimeters|square|sq|units|unit|"
-    "degrees|degree|cents|cent|dollars|dollar|inches|inch|feet|foot|ft|meters|meter|m|cm|mm|km|miles|mile|"
+    "degrees|degree|cents|cent|dollars|dollar|inches|inch|feet|foot|ft|meters|meter|cm|mm|km|miles|mile|"
     "mph|hours|hour|minutes|minute|seconds|second|days|day|weeks|week|years|year|pounds|pound|lbs|"
     "ounces|grams|gm|kg|ways|integers|points|digits|students|people|edges|meals|times|calories|"
     "liters|gallons|cups|percent|mathrm\\{th\\}|th|st|nd|rd"

@@ -161,6 +161,7 @@ def test_equivalent_written_forms(pred, ref):
         ("3, 5", "3, 5, 7"),
         ("\\text{(B)}", "\\text{(C)}"),
         ("x^3+3x-6", "x^3+3x+6"),
+        ("2m", "2"),
     ],
 )
 def test_different_answers_are_not_equivalent(pred, ref):
