@@ -111,6 +111,7 @@ _PATH_EVENTS = (
     "shutil.rmtree",
     "shutil.move",
     "shutil.chown",
+    "sqlite3.connect",
 )
 
 # The bootstrap runs as `python -I -B -c BOOTSTRAP CODE_FILE WORK_DIR LIMITS`. Everything it needs is

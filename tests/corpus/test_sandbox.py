@@ -56,6 +56,10 @@ def test_write_outside_the_temporary_directory_is_refused(tmp_path: Path):
     assert not target.exists()
     r = run_python(f"import os\nos.remove({str(tmp_path)!r})")
     assert r.reason == sandbox.FORBIDDEN_WRITE and tmp_path.exists()
+    r = run_python(f"import sqlite3\nsqlite3.connect({str(target)!r}).execute('create table t (x)')")
+    assert r.reason == sandbox.FORBIDDEN_WRITE and not target.exists()
+    r = run_python("import sqlite3\nsqlite3.connect('local.db').execute('create table t (x)')\nprint('ok')")
+    assert r.ok, r.stderr
 
 
 def test_relative_escape_from_the_work_directory_is_refused():
