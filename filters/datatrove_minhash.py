@@ -30,8 +30,8 @@ from datatrove.utils.hashing import HashConfig
 from datatrove.utils.word_tokenizers import WordTokenizer
 
 from sciloom.filters.dedup_clusters import decide
-from sciloom.filters.exact_dedup import content_length, doc_hash, paragraph_hashes
-from sciloom.filters.minhash import SENTINEL, MinhashParams, permutations, shingles
+from sciloom.filters.exact_dedup import paragraph_hashes
+from sciloom.filters.minhash import SENTINEL, MinhashParams, fingerprints, permutations, shingles
 from sciloom.filters.normalize import token_hashes, tokens
 from sciloom.filters.signature_table import SignatureTable
 
@@ -107,7 +107,8 @@ class SciloomMinhashSignature(MinhashDedupSignature):
         def tap():
             for idx, doc in enumerate(data or []):
                 self._current = idx
-                rows.append((str(doc.id), content_length(doc.text), doc_hash(doc.text)))
+                _, exact, length = fingerprints([doc.text], self.params)
+                rows.append((str(doc.id), int(length[0]), int(exact[0])))
                 if self.paragraph_min_chars is not None:
                     paras.append(paragraph_hashes(doc.text, self.paragraph_min_chars))
                 yield doc

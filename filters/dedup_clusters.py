@@ -1,6 +1,6 @@
 """Pass 2 of dedup: from signature tables to removal decisions (exact, then near duplicates).
 
-Order (FIELD-NOTES 6): exact duplicates first (same `exact_dedup.doc_hash`), then MinHash over the
+Order (FIELD-NOTES 6): exact duplicates first (same normalised token sequence, `minhash.fingerprints`), then MinHash over the
 survivors. Both use the same keep rule (`minhash.keep_rank`: existing corpus first, then the
 longest text, then the smallest id), so the result does not depend on input order, task count or
 mode. Candidate pairs come from the caller when another mode found them (datatrove's bucket files,

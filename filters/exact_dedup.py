@@ -1,14 +1,17 @@
-"""Exact duplicates: a document hash, and paragraph hashes for boilerplate removal.
+"""Exact duplicates: what "the same document" and "the same paragraph" mean.
 
-Document hash: xxh3-64 of the text with whitespace runs collapsed and the ends stripped, so two
-copies that differ only in line breaks or indentation are one document (NeMo and FineWeb run an
-exact pass before MinHash: it is cheap and removes up to 40% of the duplicates). Case and
-punctuation are kept: pages that differ there are left to MinHash.
+Document level: two documents are exact duplicates when their normalised token sequences
+(`normalize.py`: case, whitespace and punctuation other than operators folded; digits and TeX
+kept) are equal. The hash is computed in the same numpy pass as the MinHash signature
+(`minhash.fingerprints`), so the exact pass costs no extra string work; copies that differ only in
+spacing, case or quote style are one document (NeMo and FineWeb run an exact pass before MinHash:
+it removes up to 40% of the duplicates cheaply).
 
-Paragraph hashes (optional boilerplate pass): a paragraph is a block between blank lines; one
+Paragraph level (optional boilerplate pass): a paragraph is a block between blank lines; one
 that appears in at least `min_docs` documents of the corpus is boilerplate (cookie banners,
 "Related posts", a forum's footer) and is removed from every document (CCNet's line dedup, made
-less eager: short paragraphs such as `Proof.` or `$$x=1$$` are never touched).
+less eager: short paragraphs such as `Proof.` or `$$x=1$$` are never touched). Paragraphs are
+compared on their whitespace-normalised text.
 """
 
 from __future__ import annotations
@@ -19,24 +22,16 @@ from collections.abc import Iterable
 import numpy as np
 import xxhash
 
-_WS = re.compile(r"\s+")
 _PARA_SPLIT = re.compile(r"\n[ \t]*\n")
 
 
-def doc_hash(text: str) -> int:
-    """64-bit hash of the whitespace-normalised text (as a signed int64 for numpy storage)."""
-    h = xxhash.xxh3_64_intdigest(_WS.sub(" ", text).strip().encode("utf-8", errors="surrogatepass"))
-    return h - (1 << 64) if h >= 1 << 63 else h
-
-
-def content_length(text: str) -> int:
-    """Characters that are not whitespace: the length the keep rule compares (re-spacing a copy
-    must not make it win)."""
-    return len(text) - text.count(" ") - text.count("\n") - text.count("\t") - text.count("\r")
-
-
-def doc_hashes(texts: Iterable[str]) -> np.ndarray:
-    return np.fromiter((doc_hash(t) for t in texts), dtype=np.int64)
+def hash_and_length(text: str) -> tuple[int, int]:
+    """64-bit hash of the whitespace-normalised text (signed, for int64 storage) and its number of
+    non-whitespace characters, the length the keep rule compares (re-spacing a copy must not win)."""
+    words = text.split()  # str.split is ~20x faster than a regex substitution on 2 KB texts
+    joined = " ".join(words)
+    h = xxhash.xxh3_64_intdigest(joined.encode("utf-8", errors="surrogatepass"))
+    return (h - (1 << 64) if h >= 1 << 63 else h), len(joined) - max(0, len(words) - 1)
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -52,7 +47,7 @@ def split_paragraphs(text: str) -> list[str]:
 
 
 def paragraph_hash(paragraph: str) -> int:
-    return doc_hash(paragraph)
+    return hash_and_length(paragraph)[0]
 
 
 def paragraph_hashes(text: str, min_chars: int) -> np.ndarray:

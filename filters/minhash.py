@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sciloom.filters.normalize import ngram_hashes, token_hashes
+from sciloom.filters.normalize import ngram_hashes, sequence_hashes, token_hashes_and_sizes
 
 SCHEME = "sciloom-minhash-v1: normalize.v1 tokens, word n-gram shingles, splitmix64, 32-bit affine odd-a"
 SENTINEL = np.uint32(0xFFFFFFFF)
@@ -79,10 +79,21 @@ def shingles(hashes: np.ndarray, offsets: np.ndarray, ngram: int) -> tuple[np.nd
 
 def signatures(texts: Sequence[str], params: MinhashParams) -> np.ndarray:
     """(len(texts), num_perm) uint32 MinHash signatures; a document without tokens gets SENTINEL."""
+    return fingerprints(texts, params)[0]
+
+
+def fingerprints(texts: Sequence[str], params: MinhashParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Everything dedup needs from one tokenisation of a batch: MinHash signatures, the exact-dup
+    hash (of the whole normalised token sequence) and the keep-rule length (token bytes)."""
+    hashes, offsets, sizes = token_hashes_and_sizes(texts)
+    sigs = _signatures(hashes, offsets, len(texts), params)
+    csum = np.concatenate(([0], np.cumsum(sizes)))
+    return sigs, sequence_hashes(hashes, offsets), (csum[offsets[1:]] - csum[offsets[:-1]]).astype(np.int64)
+
+
+def _signatures(hashes: np.ndarray, offsets: np.ndarray, n_docs: int, params: MinhashParams) -> np.ndarray:
     a, b = permutations(params.num_perm, params.seed)
-    hashes, offsets = token_hashes(texts)
     values, soff = shingles(hashes, offsets, params.ngram)
-    n_docs = len(texts)
     out = np.full((n_docs, params.num_perm), SENTINEL, dtype=np.uint32)
     counts = np.diff(soff)
     nonempty = np.flatnonzero(counts > 0)

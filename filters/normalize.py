@@ -102,13 +102,24 @@ def token_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     Returns `(hashes, offsets)`: uint64 hashes of all tokens of all documents in order, and
     int64 `offsets` of length `len(texts) + 1` so document i owns `hashes[offsets[i]:offsets[i+1]]`.
     """
-    hashes, offsets, _ = token_hashes_and_letters(texts)
+    hashes, offsets, _, _ = _tokenize(texts, letters=False)
     return hashes, offsets
+
+
+def token_hashes_and_sizes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`token_hashes` plus each token's length in UTF-8 bytes."""
+    hashes, offsets, _, sizes = _tokenize(texts, letters=False)
+    return hashes, offsets, sizes
 
 
 def token_hashes_and_letters(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`token_hashes` plus, per token, whether it has a letter (ASCII a-z or any non-ASCII
     character; a TeX command counts, a number or an operator does not)."""
+    hashes, offsets, has_letter, _ = _tokenize(texts, letters=True)
+    return hashes, offsets, has_letter
+
+
+def _tokenize(texts: Sequence[str], letters: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # NUL separates documents: it is a separator byte, so no token spans two documents.
     if any("\x00" in t for t in texts):
         texts = [t.replace("\x00", " ") for t in texts]
@@ -139,15 +150,17 @@ def token_hashes_and_letters(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarr
     with np.errstate(over="ignore"):
         raw = (prefix[ends] - prefix[starts]) * ipw[starts] + (ends - starts).astype(np.uint64)
     hashes = splitmix64(raw)
-    letter_prefix = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum((buf >= 0x61) & ((buf <= 0x7A) | (buf >= 0x80)), out=letter_prefix[1:])
-    letters = (letter_prefix[ends] - letter_prefix[starts]) > 0
+    has_letter = np.zeros(0, dtype=bool)
+    if letters:
+        letter_prefix = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum((buf >= 0x61) & ((buf <= 0x7A) | (buf >= 0x80)), out=letter_prefix[1:])
+        has_letter = (letter_prefix[ends] - letter_prefix[starts]) > 0
     # Document i owns the tokens that start between its first byte and the next NUL.
     if not texts:
-        return hashes[:0], np.zeros(1, dtype=np.int64), letters[:0]
+        return hashes[:0], np.zeros(1, dtype=np.int64), has_letter[:0], starts[:0]
     bounds = np.concatenate(([0], np.flatnonzero(buf == 0) + 1))
     offsets = np.append(np.searchsorted(starts, bounds), len(starts))
-    return hashes, offsets.astype(np.int64), letters
+    return hashes, offsets.astype(np.int64), has_letter, ends - starts
 
 
 def token_hash(token: str) -> int:
@@ -191,3 +204,17 @@ def ngram_hashes(
             valid[s] = True
         counts = np.where(lengths >= n, lengths - n + 1, (lengths > 0).astype(np.int64))
     return splitmix64(acc[valid]), np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
+
+
+def sequence_hashes(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """One 64-bit hash per document of its whole token sequence (order-sensitive), as int64."""
+    n_docs = len(offsets) - 1
+    out = np.zeros(n_docs, dtype=np.uint64)
+    if len(hashes):
+        pos = np.arange(len(hashes)) - np.repeat(offsets[:-1], np.diff(offsets))
+        with np.errstate(over="ignore"):
+            terms = hashes * _powers("pow", _BASE, int(pos.max()) + 1)[pos]
+        nonempty = np.flatnonzero(np.diff(offsets) > 0)
+        out[nonempty] = np.add.reduceat(terms, offsets[nonempty])
+    with np.errstate(over="ignore"):
+        return splitmix64(out + np.diff(offsets).astype(np.uint64)).view(np.int64)

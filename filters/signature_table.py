@@ -21,8 +21,8 @@ import pyarrow.parquet as pq
 
 from sciloom.corpus.errors import InputError, StageError
 from sciloom.corpus.shards import iter_rows
-from sciloom.filters.exact_dedup import content_length, doc_hashes, paragraph_hashes
-from sciloom.filters.minhash import MinhashParams, signatures
+from sciloom.filters.exact_dedup import paragraph_hashes
+from sciloom.filters.minhash import MinhashParams, fingerprints
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ logger = logging.getLogger(__name__)
 @dataclass
 class SignatureTable:
     ids: list[str]
-    lengths: np.ndarray  # int64 non-whitespace characters (exact_dedup.content_length)
-    hashes: np.ndarray  # int64 exact-dup hash
+    lengths: np.ndarray  # int64 UTF-8 bytes of the normalised tokens (minhash.fingerprints)
+    hashes: np.ndarray  # int64 exact-dup hash of the normalised token sequence
     sigs: np.ndarray  # (n, num_perm) uint32
     paragraphs: list[np.ndarray] = field(default_factory=list)  # per doc, when paragraph dedup is on
 
@@ -129,12 +129,13 @@ def compute_table(
         texts = [t if isinstance(t, str) else "" for t in texts]
         for s in range(0, len(texts), batch_size):
             chunk = texts[s : s + batch_size]
+            sigs, hashes, lengths = fingerprints(chunk, params)
             tables.append(
                 SignatureTable(
                     ids[s : s + batch_size],
-                    np.fromiter((content_length(t) for t in chunk), dtype=np.int64, count=len(chunk)),
-                    doc_hashes(chunk),
-                    signatures(chunk, params),
+                    lengths,
+                    hashes,
+                    sigs,
                     [paragraph_hashes(t, paragraph_min_chars) for t in chunk]
                     if paragraph_min_chars is not None
                     else [],
