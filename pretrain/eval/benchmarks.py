@@ -134,5 +134,13 @@ def _item(row: dict, lineno: int, family: str, file: Path) -> BenchmarkItem:
         answer = row.get("answer") or last_boxed(row.get("solution", ""))
         if answer is None:
             raise InputError("missing_answer", f"line {lineno + 1}: no answer or \\boxed{{}}", path=str(file))
-    meta = {k: row[k] for k in ("subject", "level", "type") if k in row}
+    # MATH-500 says subject/level 3, the full MATH set type/"Level 3": one spelling for both
+    meta = {}
+    if row.get("subject") or row.get("type"):
+        meta["subject"] = row.get("subject") or row.get("type")
+    level = row.get("level")
+    if isinstance(level, str) and level.startswith("Level ") and level[6:].isdigit():
+        level = int(level[6:])
+    if level is not None:
+        meta["level"] = level
     return BenchmarkItem(id=item_id, question=question, answer=answer, meta=meta)

@@ -10,7 +10,8 @@ majority answer over all samples and whether it is correct. The summary reports,
   samples of each item, c of them correct;
 
 with k the smallest number of samples any item has; both are reported only when k > 1, under
-`maj@k`/`pass@k` and under their numbered names (`maj@4`).
+`maj@k`/`pass@k` and under their numbered names (`maj@4`). MATH summaries also break accuracy
+down by subject and level (`by_subject`, `by_level`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ import math
 from collections.abc import Callable, Sequence
 
 from sciloom.corpus.answers import extract_answer, is_equivalent, majority_vote
-from sciloom.pretrain.eval.pot import run_program
+from sciloom.pretrain.eval.benchmarks import BenchmarkItem
+from sciloom.pretrain.eval.pot import ProgramRun, run_programs
 from sciloom.pretrain.eval.prompts import POT
+
+# item fields copied into records and broken down in summaries (MATH: subject and level 1-5)
+BREAKDOWN_FIELDS = ("subject", "level")
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -40,17 +45,20 @@ def score_item(
     *,
     mode: str = "cot",
     pot_timeout_s: float = 5.0,
+    runs: Sequence[ProgramRun] | None = None,
     extra: dict | None = None,
 ) -> dict:
-    """The results record of one item; PoT completions are executed in the sandbox first."""
+    """The results record of one item. PoT completions are executed in the sandbox (or their
+    `runs` are given, see `score_items`); `extra` (subject, level) is copied into the record."""
+    if mode == POT and runs is None:
+        runs = run_programs(completions, timeout_s=pot_timeout_s)
     samples = []
-    for completion in completions:
+    for i, completion in enumerate(completions):
         sample: dict = {"completion": completion}
         if mode == POT:
-            run = run_program(completion, timeout_s=pot_timeout_s)
-            sample["stdout"] = run.stdout
-            sample["program_error"] = run.error
-            answer = run.answer
+            sample["stdout"] = runs[i].stdout
+            sample["program_error"] = runs[i].error
+            answer = runs[i].answer
         else:
             answer = extract_answer(completion, task)
         sample["answer"] = answer
@@ -72,6 +80,34 @@ def score_item(
     return record
 
 
+def score_items(
+    task: str,
+    entries: Sequence[tuple[BenchmarkItem, Sequence[str]]],
+    *,
+    mode: str = "cot",
+    pot_timeout_s: float = 5.0,
+) -> list[dict]:
+    """Records for (item, completions) pairs; PoT programs of all of them run concurrently."""
+    runs_by_entry: list[Sequence[ProgramRun] | None] = [None] * len(entries)
+    if mode == POT:
+        flat = [c for _, completions in entries for c in completions]
+        runs = iter(run_programs(flat, timeout_s=pot_timeout_s))
+        runs_by_entry = [[next(runs) for _ in completions] for _, completions in entries]
+    return [
+        score_item(
+            task,
+            item.id,
+            item.answer,
+            completions,
+            mode=mode,
+            pot_timeout_s=pot_timeout_s,
+            runs=runs,
+            extra={k: item.meta[k] for k in BREAKDOWN_FIELDS if k in item.meta},
+        )
+        for (item, completions), runs in zip(entries, runs_by_entry)
+    ]
+
+
 def summarize(records: Sequence[dict], task: str, *, mode: str = "cot") -> dict:
     """Summary of item records (see the module docstring); `n` = number of items."""
     n = len(records)
@@ -87,6 +123,16 @@ def summarize(records: Sequence[dict], task: str, *, mode: str = "cot") -> dict:
         maj = _mean(records, lambda r: _majority_correct(r, task, k))
         pak = sum(pass_at_k(r["num_samples"], r["num_correct"], k) for r in records) / n
         summary.update({"maj@k": maj, "pass@k": pak, f"maj@{k}": maj, f"pass@{k}": pak})
+    for name in BREAKDOWN_FIELDS:
+        groups: dict[str, list[dict]] = {}
+        for r in records:
+            if name in r:
+                groups.setdefault(str(r[name]), []).append(r)
+        if groups:
+            summary[f"by_{name}"] = {
+                value: {"n": len(rs), "accuracy": _mean(rs, lambda r: r["samples"][0]["correct"])}
+                for value, rs in sorted(groups.items())
+            }
     return summary
 
 

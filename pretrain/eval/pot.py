@@ -8,7 +8,10 @@ runs in `sciloom.corpus.sandbox` exactly as the mix runs `<work>` programs.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sciloom.corpus.sandbox import run_python
@@ -44,3 +47,15 @@ def run_program(completion: str, *, timeout_s: float = 5.0, memory_mb: int = 102
         return ProgramRun(answer=None, stdout=result.stdout[-2000:], error=result.reason)
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
     return ProgramRun(answer=lines[-1] if lines else None, stdout=result.stdout[-2000:], error=None)
+
+
+def run_programs(
+    completions: Sequence[str], *, timeout_s: float = 5.0, memory_mb: int = 1024, workers: int | None = None
+) -> list[ProgramRun]:
+    """`run_program` for many completions at once, in order; each runs in its own sandbox process,
+    so threads only wait (default: one per CPU core, at most 8)."""
+    workers = workers or min(8, os.cpu_count() or 1)
+    if workers <= 1 or len(completions) <= 1:
+        return [run_program(c, timeout_s=timeout_s, memory_mb=memory_mb) for c in completions]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda c: run_program(c, timeout_s=timeout_s, memory_mb=memory_mb), completions))

@@ -22,7 +22,7 @@ from pathlib import Path
 from sciloom.corpus.errors import InputError, RecipeError, UsageError
 from sciloom.pretrain.eval.benchmarks import BenchmarkItem, load_benchmark
 from sciloom.pretrain.eval.generation import SamplingConfig
-from sciloom.pretrain.eval.metrics import score_item, summarize
+from sciloom.pretrain.eval.metrics import score_items, summarize
 from sciloom.pretrain.eval.prompts import MODES, build_prompt, default_shots, max_shots, stop_sequences
 
 logger = logging.getLogger(__name__)
@@ -132,10 +132,10 @@ def _evaluate_items(generator, task, items, config, results_path, progress, tota
             # the seed follows the item's position so a resumed run samples what a full run would
             sampling = _reseeded(config.sampling, done + start)
             completions = generator.generate(prompts, sampling, stop)
-            for item, samples in zip(batch, completions):
-                record = score_item(
-                    task, item.id, item.answer, samples, mode=config.mode, pot_timeout_s=config.pot_timeout_s
-                )
+            records = score_items(
+                task, list(zip(batch, completions)), mode=config.mode, pot_timeout_s=config.pot_timeout_s
+            )
+            for record in records:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             fh.flush()
             if progress:
@@ -243,10 +243,9 @@ def score_completions(
             f"{completions_path}: {len(unknown)} ids are not in the {task} benchmark (first: {unknown[0]!r}); "
             "ids are the item's unique_id, else its 0-based line number"
         )
-    records = [
-        score_item(task, item_id, items[item_id].answer, samples, mode=mode, pot_timeout_s=pot_timeout_s)
-        for item_id, samples in grouped.items()
-    ]
+    records = score_items(
+        task, [(items[i], samples) for i, samples in grouped.items()], mode=mode, pot_timeout_s=pot_timeout_s
+    )
     summary = summarize(records, task, mode=mode)
     if out_dir is not None:
         out = Path(out_dir)

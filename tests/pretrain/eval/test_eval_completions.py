@@ -132,6 +132,14 @@ def test_math500_completions_use_unique_ids_and_real_solutions(tmp_path, capsys,
     assert all(len(r["samples"]) == 5 for r in records)
     assert records[0]["reference"] == chosen[0]["answer"]
     assert json.loads((out / "summary.json").read_text())["math500"] == summary
+    # accuracy by subject and level, from the benchmark's own fields
+    for field, key in (("subject", "by_subject"), ("level", "by_level")):
+        groups: dict[str, list[bool]] = {}
+        for item, first in zip(chosen, expected_first):
+            groups.setdefault(str(item[field]), []).append(first)
+        assert summary[key] == {
+            v: {"n": len(f), "accuracy": sum(f) / len(f)} for v, f in sorted(groups.items())
+        }
 
 
 def test_single_sample_summary_has_accuracy_only(tmp_path, capsys, gsm8k):

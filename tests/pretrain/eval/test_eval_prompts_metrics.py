@@ -10,7 +10,7 @@ import pytest
 from sciloom.corpus.answers import extract_answer, is_equivalent
 from sciloom.pretrain.eval.benchmarks import default_benchmark_source, load_benchmark
 from sciloom.pretrain.eval.metrics import format_summary, pass_at_k, score_item, summarize
-from sciloom.pretrain.eval.pot import program_from_completion, run_program
+from sciloom.pretrain.eval.pot import program_from_completion, run_program, run_programs
 from sciloom.pretrain.eval.prompts import build_prompt, default_shots, exemplars, stop_sequences
 
 
@@ -51,6 +51,15 @@ def test_program_extraction_from_fenced_and_open_completions():
     assert program_from_completion("x = 1\nprint(x)\n```\nQ: next") == "x = 1\nprint(x)"
     assert program_from_completion("\n```python\nprint(2)\n```\ntext") == "print(2)"
     assert run_program("   \n```").error == "empty_program"
+
+
+def test_many_programs_run_concurrently_and_keep_their_order():
+    programs = [f"import time\ntime.sleep(0.3)\nprint({i} ** 2)\n```" for i in range(8)] + [
+        "while True: pass"
+    ]
+    runs = run_programs(programs, timeout_s=3, workers=4)
+    assert [r.answer for r in runs] == [str(i**2) for i in range(8)] + [None]
+    assert runs[-1].error == "timeout"
 
 
 def test_pass_at_k_equals_the_fraction_of_k_subsets_with_a_correct_sample():
@@ -98,6 +107,6 @@ def test_default_benchmarks_give_the_items_of_the_shared_data_files(task, shared
     assert source.path.name.endswith(".jsonl.gz")  # the copies shipped with sciloom.filters
     shipped = load_benchmark(task)
     reference = load_benchmark(task, shared_data / "problems" / task / "test.jsonl")
-    assert [(i.id, i.question, i.answer) for i in shipped] == [
-        (i.id, i.question, i.answer) for i in reference
+    assert [(i.id, i.question, i.answer, i.meta) for i in shipped] == [
+        (i.id, i.question, i.answer, i.meta) for i in reference
     ]
