@@ -22,7 +22,7 @@ from fractions import Fraction
 ANNOTATION = re.compile(r"<<([^<>]*)>>")
 SAFE_EXPRESSION = re.compile(r"^[0-9.+\-*/() ]+$")
 PLAIN_EQUATION = re.compile(
-    r"(?P<expr>[\d$(][\d$,.()\s+\-*/x×−÷]*[\d)])\s*=\s*\$?(?P<result>-?\d[\d,]*(?:\.\d+)?)(?![\d.]*\s*[+\-*/×÷])"
+    r"(?P<expr>[\d$(.][\d$,.()\s+\-*/x×−÷]*[\d)])\s*=\s*\$?(?P<result>-?\d[\d,]*(?:\.\d+)?)(?![\d.]*\s*[+\-*/×÷])"
 )
 OPERATOR_BETWEEN_NUMBERS = re.compile(r"[\d)]\s*[+\-*/]\s*[\d(]")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
@@ -65,14 +65,18 @@ def calculations(solution: str) -> list[Calculation]:
             continue
         for m in PLAIN_EQUATION.finditer(line):
             expr = _clean_plain(m.group("expr"))
-            # `8 x 1 1/2` (a mixed number) is not Python; such lines stay out of the program
-            if OPERATOR_BETWEEN_NUMBERS.search(expr) and not re.search(r"[\d.]\s+[\d.]", expr):
-                out.append(Calculation(expr, m.group("result").replace(",", "")))
+            result = m.group("result").replace(",", "")
+            # only equations that are arithmetic and true as written: `8 x 1 1/2 = 12` (a mixed
+            # number) or a span cut wrongly out of prose stays out of the program
+            if OPERATOR_BETWEEN_NUMBERS.search(expr) and evaluate(expr) == _value(result):
+                out.append(Calculation(expr, result))
     return out
 
 
 def _clean_plain(expr: str) -> str:
     expr = expr.replace("$", "").replace(",", "")
+    if not re.match(r"\.\d", expr):  # `.10*60` is a number; `. 5*3` is the end of a sentence
+        expr = expr.lstrip(". ")
     for a, b in (("×", "*"), ("−", "-"), ("÷", "/")):
         expr = expr.replace(a, b)
     expr = re.sub(r"(?<=[\d)])\s*x\s*(?=[\d(])", "*", expr)
@@ -106,6 +110,41 @@ def is_arithmetic(expr: str) -> bool:
 def strip_annotations(text: str) -> str:
     """Solution text as a reader sees it: `48/2 = <<48/2=24>>24` -> `48/2 = 24`."""
     return ANNOTATION.sub("", text)
+
+
+_OPS = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+
+
+def evaluate(expr: str) -> Fraction | None:
+    """Exact value of `+ - * /` arithmetic on decimal numbers; None if it is anything else."""
+    try:
+        tree = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return None
+
+    def value(node: ast.AST) -> Fraction:
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool)
+        ):
+            return Fraction(ast.get_source_segment(expr, node) or str(node.value))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            v = value(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](value(node.left), value(node.right))
+        raise ValueError(ast.dump(node))
+
+    try:
+        return value(tree)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _value(text: str) -> Fraction | None:
