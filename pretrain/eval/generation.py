@@ -94,6 +94,14 @@ class Generator:
 
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True).to(self.device)
         prompt_len = enc["input_ids"].shape[1]
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        if limit is not None and prompt_len + sampling.max_new_tokens > limit:
+            logger.warning(
+                "prompt of %d tokens + %d new tokens exceeds the model's %d positions; use fewer --shots",
+                prompt_len,
+                sampling.max_new_tokens,
+                limit,
+            )
         kwargs = dict(
             max_new_tokens=sampling.max_new_tokens,
             num_return_sequences=sampling.num_samples,
