@@ -214,3 +214,29 @@ def test_failed_tasks_message_quotes_the_task_log(failed_local_stage):
 def test_status_of_a_folder_without_stages_is_a_usage_error(tmp_path, capsys):
     assert main(["status", str(tmp_path)]) == 2
     assert "no stage folders" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_stage_on_ray_equals_the_local_executor(tmp_path, shared_data):
+    """`--executor ray` (the `ray` extra): a local Ray instance runs the tasks, same shards and counts."""
+    paths = gsm8k_parts(shared_data, tmp_path, parts=4, per_part=50)
+
+    def run(name: str, factory):
+        return run_stage(
+            StageRun("extract", tmp_path / name, workers=2, tasks=4, executor_factory=factory),
+            ShardReader(paths, source="gsm8k"),
+            [],
+        ).to_dict()
+
+    local = run("local", None)
+    import ray
+
+    try:
+        on_ray = run("ray", make_executor_factory("ray", workers=2))
+    finally:
+        ray.shutdown()  # the local Ray instance this test started; other tests need the cores
+    assert on_ray["sources"] == local["sources"] and on_ray["sources"]["gsm8k"]["docs"]["kept"] == 200
+    assert [(s["path"], s["sha256"]) for s in on_ray["shards"]] == [
+        (s["path"], s["sha256"]) for s in local["shards"]
+    ]
+    assert len(list((tmp_path / "ray" / "logs" / "completions").iterdir())) == 4
