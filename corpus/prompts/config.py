@@ -1,12 +1,16 @@
-"""`PromptsConfig`: the `[prompts]` recipe section (one prompt-data source per table)."""
+"""`PromptsConfig`: the options of one prompt-data source (`[sources.options]` of a prompts source).
+
+One dataclass serves every kind; each kind reads the fields it needs (the comments say which).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sciloom.corpus.errors import RecipeError
-from sciloom.corpus.prompts.arithmetic import ArithmeticConfig
-from sciloom.corpus.prompts.problems import ANSWER_FROM, LAYOUTS, Layout, layout_named
+from sciloom.corpus.prompts.arithmetic import DIFFICULTIES, ArithmeticConfig
+from sciloom.corpus.prompts.problems import ANSWER_FROM, LAYOUTS, Layout, detect_layout, layout_named
 
 KINDS = ("cot", "pot", "work", "fobar", "sv", "rft", "ingest", "arith")
 INGEST_FORMATS = ("auto", "metamathqa", "mathinstruct", "prm800k")
@@ -65,24 +69,18 @@ class PromptsConfig:
         if self.items_per_task < 1:
             raise RecipeError(f"prompts.items_per_task: must be >= 1, got {self.items_per_task}")
         if self.difficulty is not None:
-            from sciloom.corpus.prompts.arithmetic import DIFFICULTIES
-
             if self.difficulty not in DIFFICULTIES:
                 raise RecipeError(
                     f"prompts.difficulty: {self.difficulty!r} is not one of {sorted(DIFFICULTIES)}"
                 )
-            self.arithmetic = DIFFICULTIES[self.difficulty]
+            self.arithmetic = replace(DIFFICULTIES[self.difficulty])
         if isinstance(self.arithmetic, dict):
             self.arithmetic = ArithmeticConfig(**self.arithmetic)
 
-    def layout_for(self, row: dict) -> Layout:
+    def layout_for(self, row: dict[str, Any]) -> Layout:
         """The layout for a row: the named or detected one, with this config's field overrides."""
-        from dataclasses import replace
-
-        from sciloom.corpus.prompts.problems import detect_layout
-
         base = detect_layout(row) if self.layout == "auto" else layout_named(self.layout)
-        changes: dict = {}
+        changes: dict[str, str] = {}
         if self.question_field:
             changes["question"] = self.question_field
         if self.solution_field:

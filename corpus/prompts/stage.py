@@ -262,6 +262,7 @@ def run_prompts_stage(
     kind: str, inputs: list[str], config: PromptsConfig, run: StageRun, source: str | None = None
 ) -> StageManifest:
     """Build prompt documents of one `kind` from problem files (none for `arith`)."""
+    config = config if config is not None else PromptsConfig()
     if kind not in KINDS:
         raise UsageError(f"prompts: unknown kind {kind!r} (known: {', '.join(KINDS)})")
     source = source or f"prompts_{kind}"

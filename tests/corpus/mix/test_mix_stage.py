@@ -232,3 +232,44 @@ def test_cli_mix_and_prompts_arith(sources, tmp_path):
     assert main(["prompts", "arith", "--count", "30", "--seed", "5", "--out", str(arith)]) == 0
     assert load_manifest(arith).totals.docs["kept"] == 30
     assert main(["mix", *args, "--preset", "minerva", "--weight", "web", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_prompt_stages_feed_the_mix_at_the_prompt_fraction(repo_root, sources, tmp_path):
+    """As `sciloom build` wires it: corpus shards keyed by folder, prompt stages keyed by name."""
+    from sciloom.corpus.prompts.config import PromptsConfig
+    from sciloom.corpus.prompts.stage import run_prompts_stage
+
+    problems = str(repo_root / "corpus/sample/problems/gsm8k_style.jsonl")
+    work = run_prompts_stage(
+        "work", [problems], PromptsConfig(), StageRun("w", tmp_path / "work"), source="work"
+    )
+    arith = run_prompts_stage(
+        "arith", [], PromptsConfig(count=300), StageRun("a", tmp_path / "arith"), source="arith"
+    )
+    assert work.totals.docs["kept"] == 14 and arith.totals.docs["kept"] == 300
+    d = tmp_path / "corpus"
+    d.mkdir()
+    web = [json.loads(line)["text"] for line in open(sources["web"][0])]
+    arxiv = [json.loads(line)["text"] for line in open(sources["arxiv"][0])]
+    corpus = [
+        write_jsonl(d / "a.jsonl", arxiv, source="arxiv"),
+        write_jsonl(d / "w.jsonl", web, source="web"),
+    ]
+    inputs = {
+        "decontam": corpus,
+        "work": [str(p) for p in shard_files(tmp_path / "work")],
+        "arith": [str(p) for p in shard_files(tmp_path / "arith")],
+    }
+    config = MixConfig(
+        preset="minerva", missing_sources="renormalize", prompt_fraction=0.1, max_epochs={"work": 20}
+    )
+    manifest = mix(inputs, config, tmp_path / "mix", seed=2)
+    info = manifest.extra["mix"]
+    assert info["prompt_sources"] == ["arith", "work"]
+    shares = {k: v["realised_token_share"] for k, v in info["sources"].items()}
+    assert set(shares) == {"arxiv", "web", "work", "arith"}
+    assert abs(shares["work"] + shares["arith"] - 0.1) < 0.01
+    assert abs(shares["arxiv"] - 0.45) < 0.01 and abs(shares["web"] - 0.45) < 0.01
+    assert manifest.sources["work"].added_reasons["epoch_repeat"] > 0
+    docs = list(read_documents(shard_files(tmp_path / "mix")))
+    assert any("<work>" in d.text and d.metadata["source"] == "work" for d in docs)
