@@ -86,7 +86,11 @@ class StallOnFlag(SciloomStep):
 
 def _slurm_env() -> None:
     """Make sure the local Slurm runs and SLURM_CONF points at it (idempotent start)."""
-    if subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0 and os.environ.get("SLURM_CONF"):
+    if (
+        shutil.which("sinfo")
+        and os.environ.get("SLURM_CONF")
+        and subprocess.run(["sinfo", "-h"], capture_output=True).returncode == 0
+    ):
         return
     proc = subprocess.run(
         [str(REPO / "scripts" / "slurm-local.sh"), "start"],

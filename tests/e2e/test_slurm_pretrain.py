@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_slurm import _slurm_env  # same folder: one way to start the local Slurm
 
 from sciloom.pretrain.config import load_config
 from sciloom.pretrain.launch import parse_overrides
@@ -43,15 +44,8 @@ if restart == 0 and rank == 0:
 """
 
 
-def _slurm_env() -> None:
-    from test_slurm import _slurm_env as start  # same folder (on sys.path): one start logic
-
-    start()
-
-
 @pytest.fixture(scope="module")
 def slurm() -> None:
-    sys.path.insert(0, str(Path(__file__).parent))
     _slurm_env()
 
 
