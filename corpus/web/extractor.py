@@ -82,6 +82,7 @@ class WebExtractor(SciloomReader):
             favor_precision=c.favor_precision,
             include_tables=c.include_tables,
             include_comments=c.include_comments,
+            fast=c.trafilatura_fast,
             min_formula_share=c.min_formula_share,
             boundary_tokens=c.boundary_tokens,
             mathml=c.convert_mathml,

@@ -147,22 +147,39 @@ class MathRecovery:
         self._replace(el, token)
 
     # -- the passes ---------------------------------------------------------------------------------
-    def run(self, root: etree._Element) -> list[Formula]:
-        self._mathjax_output(root)
-        self._scripts(root)
-        self._mjx_containers(root)
-        self._katex(root)
-        self._wikipedia(root)
-        self._math_elements(root)
-        self._images(root)
-        self._data_attributes(root)
-        self._sub_sup(root)
+    def run(self, root: etree._Element, source: str | None = None) -> list[Formula]:
+        """Run every pass; with the page `source` at hand, skip the passes whose markup it lacks
+        (a substring test is far cheaper than an XPath over 10k elements)."""
+        low = source.lower() if source is not None else None
+
+        def has(*markers: str) -> bool:
+            return low is None or any(m in low for m in markers)
+
+        if has("mathjax", "mjx_"):
+            self._mathjax_output(root)
+        if has("math/"):
+            self._scripts(root)
+        if has("mjx-container"):
+            self._mjx_containers(root)
+        if has("katex"):
+            self._katex(root)
+        if has("mwe-math-element"):
+            self._wikipedia(root)
+        if has("<math", ":math"):
+            self._math_elements(root)
+        if has("<img"):
+            self._images(root)
+        if has("data-tex", "data-latex", "data-math"):
+            self._data_attributes(root)
+        if has("<sub", "<sup"):
+            self._sub_sup(root)
         self._text(root)
         return self.formulas
 
     def _mathjax_output(self, root: etree._Element) -> None:
-        query = " or ".join(_xpath_class(c) for c in MATHJAX_OUTPUT)
-        for el in root.xpath(f"//*[{query}]"):
+        wanted = set(MATHJAX_OUTPUT)
+        candidates = root.xpath("//*[contains(@class, 'MathJax') or contains(@class, 'MJX')]")
+        for el in (e for e in candidates if _classes(e) & wanted):
             if el.getparent() is None or "MathJax_Preview" in _classes(el):
                 if el.getparent() is not None:
                     self._replace(el, "")
@@ -298,13 +315,20 @@ class MathRecovery:
             self._replace(el, f"{mark}{{{text}}}" if len(text) > 1 else f"{mark}{text}")
 
     def _text(self, root: etree._Element) -> None:
-        for el in root.iter():
-            if not isinstance(el.tag, str):
+        # Only text nodes holding a delimiter's first character are candidates; XPath finds them
+        # without creating a Python proxy per element (the slow part on 10k-element pages).
+        firsts = {d.open[0] for d in self.config.sorted_delimiters()} | {"\\"}
+        if self.config.asciimath:
+            firsts.add("`")
+        test = " or ".join(f"contains(., {_xpath_literal(c)})" for c in sorted(firsts))
+        for node in root.xpath(f"//text()[{test}]"):
+            el = node.getparent()  # for a tail, the element (or comment) it follows
+            if el is None:
                 continue
-            skipped = _in_skipped(el, include_self=False)
-            if not skipped and local_name(el) not in SKIP_TEXT and el.text:
-                el.text = self._text_run(el.text)
-            if not skipped and el.tail:
+            if node.is_text:
+                if not _in_skipped(el) and el.text:
+                    el.text = self._text_run(el.text)
+            elif node.is_tail and not _in_skipped(el, include_self=False) and el.tail:
                 el.tail = self._text_run(el.tail)
 
     def _text_run(self, text: str) -> str:
@@ -334,6 +358,10 @@ def _stripped_katex_tex(text: str) -> str:
     while lines and "\\" in lines[-1] and len(lines[-1]) > 2:
         out.insert(0, lines.pop())
     return " ".join(out)
+
+
+def _xpath_literal(ch: str) -> str:
+    return f'"{ch}"' if ch != '"' else "'\"'"
 
 
 def _in_skipped(el: etree._Element, include_self: bool = True) -> bool:
