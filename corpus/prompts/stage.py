@@ -39,6 +39,7 @@ BATCH = 64
 # Reasons (manifest interface).
 BAD_JSON_LINE = "bad_json_line"
 UNREADABLE_FILE = "unreadable_file"
+MALFORMED_ROW = "malformed_row"
 VARIANT = "variant"
 GENERATED = "generated"
 
@@ -177,6 +178,11 @@ class PromptStep(SciloomStep):
                 continue
             except FormatError as err:
                 self.drop(doc, err.reason)
+                continue
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as err:
+                # a row of the right kind but the wrong shape (a step index out of range, a number
+                # where a table should be): the input's fault, so quarantined with what went wrong
+                self.quarantine_document(doc, InputError(MALFORMED_ROW, f"{type(err).__name__}: {err}"))
                 continue
             pending.extend(self._attach(doc, drafts))
         to_run = [(i, d) for i, (_, d) in enumerate(pending) if d is not None and d.code is not None]

@@ -110,11 +110,18 @@ def test_ingest_converts_metamathqa_mathinstruct_and_prm800k_rows(shared_data, t
             }
         )
     rows.append({"foo": "bar"})
+    rows.append(
+        {
+            "question": {"problem": "1+1?"},
+            "label": {"steps": [{"completions": [{"text": "2", "rating": 1}], "chosen_completion": 3}]},
+        }
+    )
     path = write_jsonl(tmp_path / "mixed.jsonl", rows)
     manifest, docs = stage("ingest", path, tmp_path / "ingest", timeout_s=2.0)
     t = manifest.totals
     assert t.docs["kept"] == 6
     assert t.dropped_reasons == {"program_timeout": 1, "unfinished_solution": 1, "unknown_format": 1}
+    assert t.quarantined_reasons == {"malformed_row": 1}
     by_format = {}
     for doc in docs:
         by_format.setdefault(doc.metadata["ingest_format"], []).append(doc)

@@ -26,6 +26,7 @@ def hostile_rows(outside: Path) -> list[dict]:
         "loop": "while True:\n    pass\n",
         "fork": "import os\nos.fork()\nprint(72)\n",
         "write_outside": f"open({str(outside)!r}, 'w').write('pwned')\nprint(72)\n",
+        "memory": "hog = bytearray(4 * 1024**3)\nprint(72)\n",
         "socket": "import socket\nsocket.create_connection(('example.com', 80))\nprint(72)\n",
         "honest": "may = 48 / 2\nprint(int(48 + may))\n",
     }
@@ -46,15 +47,16 @@ def test_hostile_programs_are_stopped_and_dropped_with_their_reason(kind: str, t
         )
     problems = tmp_path / "hostile.jsonl"
     problems.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    config = PromptsConfig(timeout_s=2.0, parallel=5)
+    config = PromptsConfig(timeout_s=2.0, parallel=6)
     manifest = run_prompts_stage(kind, [str(problems)], config, StageRun(kind, tmp_path / "out"))
     t = manifest.totals
-    assert t.docs["in"] == 5 and t.docs["kept"] == 1 and t.docs["dropped"] == 4
+    assert t.docs["in"] == 6 and t.docs["kept"] == 1 and t.docs["dropped"] == 5
     assert t.dropped_reasons == {
         "program_timeout": 1,
         "program_forbidden_operation": 1,
         "program_forbidden_write": 1,
         "program_forbidden_import": 1,
+        "program_memory": 1,
     }
     assert not outside.exists()
     (kept,) = read_documents(shard_files(tmp_path / "out"))
