@@ -8,8 +8,10 @@ Dedup needs a global view, so unlike a map stage it runs in passes that all writ
 2. clusters: exact groups, then candidate pairs (sort-based banding, datatrove's bucket files, or
    datasketch's LSH against a stored index), verified and clustered by `dedup_clusters.decide`;
    decisions land in `minhash/removed.json`, every cluster in `minhash/clusters.jsonl`;
-3. removal: `run_stage` with `DedupRemovalFilter`, so every dropped document is counted with its
-   reason (`exact_duplicate`, `near_duplicate`, `boilerplate_only`) in the manifest.
+3. removal: every dropped document is counted with its reason (`exact_duplicate`,
+   `near_duplicate`, `boilerplate_only`) in the manifest: on whole Arrow tables
+   (`dedup_write.py`) in the local and incremental modes, through `run_stage` with
+   `DedupRemovalFilter` on datatrove's executors in the datatrove mode.
 
 Finally the signatures of what the stage kept (plus, incrementally, the index it was checked
 against) are stored as `minhash/index.npz` for the next incremental run.
@@ -29,6 +31,7 @@ from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.filters.config import DedupConfig
 from sciloom.filters.dedup_clusters import DedupDecisions, decide, load_removed
 from sciloom.filters.dedup_removal import BOILERPLATE_FILE, DedupRemovalFilter
+from sciloom.filters.dedup_write import write_dedup_stage
 from sciloom.filters.exact_dedup import boilerplate_hashes
 from sciloom.filters.incremental import INDEX_DIR, INDEX_FILE, load_index, lsh_candidates
 from sciloom.filters.minhash import SCHEME, MinhashParams
@@ -90,6 +93,7 @@ def run_dedup(inputs: list[str], config: DedupConfig, run: StageRun) -> StageMan
     reader = ShardReader(list(inputs))
     tasks = run.tasks or max(1, min(len(inputs), 16))
     start = time.perf_counter()
+    started = time.time()
     index: SignatureTable | None = None
     if config.mode == "datatrove":
         from sciloom.filters.datatrove_minhash import run_datatrove_passes
@@ -135,8 +139,12 @@ def run_dedup(inputs: list[str], config: DedupConfig, run: StageRun) -> StageMan
             }
         }
 
-    removal = DedupRemovalFilter(str(work), config.paragraph_min_chars)
-    manifest = run_stage(run, reader, [removal], extra=extra)
+    if config.mode == "datatrove":
+        # stage 4 on the same executors as stages 1-3 (Slurm at cluster scale)
+        removal = DedupRemovalFilter(str(work), config.paragraph_min_chars)
+        manifest = run_stage(run, reader, [removal], extra=extra)
+    else:
+        manifest = write_dedup_stage(run, inputs, work, config.paragraph_min_chars, extra, started)
     _store_index(work, table, index, params)
     return manifest
 

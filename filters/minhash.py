@@ -199,12 +199,11 @@ def cluster_keep(labels: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.n
     n = len(labels)
     if n == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    # Best (lowest-rank) member of each label.
-    order = np.lexsort((rank, labels))
-    first = np.concatenate(([True], labels[order][1:] != labels[order][:-1]))
-    best_of_label = {}
-    for pos in np.flatnonzero(first):
-        best_of_label[int(labels[order][pos])] = int(order[pos])
-    uniq, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
-    best = np.array([best_of_label[int(u)] for u in uniq], dtype=np.int64)
-    return best[inverse], sizes[inverse]
+    order = np.lexsort((rank, labels))  # by label, best rank first within a label
+    sorted_labels = labels[order]
+    first = np.concatenate(([True], sorted_labels[1:] != sorted_labels[:-1]))
+    label_values = sorted_labels[first]
+    best_per_label = order[first]
+    sizes_per_label = np.diff(np.append(np.flatnonzero(first), n))
+    where = np.searchsorted(label_values, labels)
+    return best_per_label[where].astype(np.int64), sizes_per_label[where].astype(np.int64)
