@@ -279,3 +279,14 @@ def test_time_limit_keeps_an_alarm_the_caller_had_set():
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_extraction_and_comparison_stay_fast_on_long_degenerate_completions():
+    repeated = "The final answer is 5. " * 10_000  # 230 kB, a model stuck in a loop
+    unclosed = "\\boxed{" * 30_000
+    start = time.monotonic()
+    assert extract_answer(repeated, "math") == "5"
+    assert extract_answer(unclosed, "math") is None
+    assert extract_answer(repeated, "gsm8k") == "5"
+    assert not is_equivalent(repeated, "5", "math")
+    assert time.monotonic() - start < 3
