@@ -21,7 +21,7 @@ import lxml.html
 from lxml import etree
 
 from sciloom.corpus.errors import InputError
-from sciloom.corpus.web.math_recovery import TOKEN_RE, Formula, MathRecovery, restore_math
+from sciloom.corpus.web.math_recovery import TOKEN_RE, Formula, MathRecovery, restore_math, tokenize_split_tex
 from sciloom.corpus.web.math_rescue import rescue_math_blocks
 from sciloom.corpus.web.tex_delimiters import page_delimiters
 
@@ -131,6 +131,7 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
             text = (text + "\n\n" + "\n\n".join(blocks)).strip()
     if not text.strip():
         raise InputError(NO_TEXT, "boilerplate removal left no text", path=path)
+    text = tokenize_split_tex(recovery, text)
     out = restore_math(text, formulas, opts.boundary_tokens)
     used = [formulas[int(i)] for i in TOKEN_RE.findall(text)]
     kinds: dict[str, int] = {}

@@ -348,6 +348,29 @@ class MathRecovery:
         return "".join(out)
 
 
+def tokenize_split_tex(recovery: MathRecovery, text: str) -> str:
+    """Second raw-TeX pass over extracted text, for formulas the DOM split across nodes.
+
+    MathJax matches delimiters across `<br>` and inline tags (`$$a<br>b$$`, `\\(x_<em>i</em>\\)`),
+    which a per-text-node scan cannot see; in the extracted text they are contiguous again. Only
+    the unambiguous delimiters are used here (not the single `$`): code blocks are plain text by now.
+    """
+    config = DelimiterConfig(delimiters=recovery.config.delimiters, dollar="off")
+    parts = TOKEN_RE.split(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 2:
+            out.append(TOKEN.format(part))
+            continue
+        pos = 0
+        for span in find_tex(part, config):
+            out.append(part[pos : span.start])
+            out.append(recovery._token(span.latex, span.display, span.kind))
+            pos = span.end
+        out.append(part[pos:])
+    return "".join(out)
+
+
 def _stripped_katex_tex(text: str) -> str:
     """TeX of a `.katex-mathml` whose tags a CMS stripped: the rendered glyphs come one per line,
     then the TeX source as the last line (continuation lines of a long source hold a backslash)."""

@@ -97,3 +97,16 @@ def test_boundary_tokens_wrap_formulas_when_asked() -> None:
 )
 def test_restore_math_writes_the_corpus_convention(text: str, expected: str) -> None:
     assert restore_math(text, [Formula("x", False, "t"), Formula("y", True, "t")]) == expected
+
+
+def test_formula_split_across_br_and_inline_tags_is_recovered() -> None:
+    html = (
+        '<html><head><script src="https://cdn.example.org/mathjax/MathJax.js"></script></head><body><article>'
+        "<p>The two lines of the system are written together here for the reader of this page:</p>"
+        "<p>$$ a + b = c \\\\<br> d + e = f $$</p>"
+        "<p>and the inline one \\( x_<em>i</em> + 1 \\) is highlighted by the site search engine.</p>"
+        "<pre><code>echo $HOME and $PATH</code></pre></article></body></html>"
+    )
+    page = extract_page(html)
+    assert [(f.latex, f.display) for f in page.formulas] == [("a + b = c \\\\\nd + e = f", True), ("x_i + 1", False)]
+    assert r"echo \$HOME and \$PATH" in page.text
