@@ -34,7 +34,7 @@ from sciloom.corpus.errors import InputError, StageError
 from sciloom.corpus.mix.config import MixConfig
 from sciloom.corpus.mix.interleave import BucketSpill, copy_key, write_shard
 from sciloom.corpus.mix.tokens import TokenCounter
-from sciloom.corpus.mix.weights import SourcePlan, plan_mix
+from sciloom.corpus.mix.weights import SourcePlan, plan_mix, share_error
 from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
 from sciloom.corpus.record import to_row
 from sciloom.corpus.shards import DOCS_DIR, iter_rows, row_to_document
@@ -49,6 +49,7 @@ EPOCH_REPEAT = "epoch_repeat"
 SUBSAMPLED = "subsampled"
 COUNT_BATCH = 512
 SPILL_DIR = ".mix_spill"
+WARN_SHARE_ERROR = 0.01  # a realised share more than 1 point off its target is logged
 PROMPT_MARK = '"prompt_kind"'  # prompt documents carry metadata.prompt_kind (prompts stage)
 
 
@@ -199,6 +200,13 @@ def run_mix_stage(
         qlog.close()
     prompt_sources = sorted(set(config.prompt_source_names()) | scan.prompt_sources)
     plans = plan_mix(config, scan.tokens, seed, detected_prompts=prompt_sources)
+    error = share_error(plans)
+    if error > WARN_SHARE_ERROR:
+        logger.warning(
+            "mix: realised token shares are off by up to %.1f points: whole documents cannot reach "
+            "the targets (raise mix.max_epochs of the small sources, or give more documents)",
+            100 * error,
+        )
     for source, plan in plans.items():
         c = counts.setdefault(source, Counts())
         c.add("in", len(plan.copies), sum(scan.nbytes[source]), None)
@@ -232,6 +240,7 @@ def run_mix_stage(
         "token_counter": counter.method,
         "total_tokens": sum(p.realised_tokens for p in plans.values()),
         "total_docs": total_docs,
+        "max_share_error": round(error, 6),
         "prompt_sources": [s for s in prompt_sources if s in plans],
         "sources": _proportions(plans, {s: len(t) for s, t in scan.tokens.items()}),
         "config": asdict(config),

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from sciloom.corpus.errors import RecipeError
 from sciloom.corpus.mix.config import MixConfig
 
+SNAP_TOLERANCE = 0.001  # share error below which the largest mix size is kept as is
+
 
 @dataclass
 class SourcePlan:
@@ -129,20 +131,63 @@ def choose_copies(doc_tokens: list[int], target: float, rng: random.Random) -> l
     return copies
 
 
-def plan_mix(
-    config: MixConfig, doc_tokens: dict[str, list[int]], seed: int, detected_prompts: list[str] | None = None
+def plan_for_size(
+    doc_tokens: dict[str, list[int]], shares: dict[str, float], size: float, seed: int
 ) -> dict[str, SourcePlan]:
-    """The copy plan of every source with inputs (sources with weight 0 get all-zero copies)."""
-    available = {s: sum(toks) for s, toks in doc_tokens.items()}
-    shares = target_shares(config, available, detected_prompts)
-    size = mix_size(config, shares, available)
+    """Copies per document of every source for a mix of `size` tokens."""
     plans = {}
     for source in sorted(doc_tokens):
         toks = doc_tokens[source]
         share = shares.get(source, 0.0)
         target = share * size
         copies = choose_copies(toks, target, random.Random(f"{seed}:{source}"))
-        plan = SourcePlan(source, share, target, available[source], copies)
+        plan = SourcePlan(source, share, target, sum(toks), copies)
         plan.realised_tokens = sum(c * t for c, t in zip(copies, toks))
         plans[source] = plan
     return plans
+
+
+def share_error(plans: dict[str, SourcePlan]) -> float:
+    """Largest |realised - target| token share over the sources (0..1)."""
+    total = sum(p.realised_tokens for p in plans.values())
+    if total == 0:
+        return 1.0
+    return max(abs(p.realised_tokens / total - p.share) for p in plans.values())
+
+
+def plan_mix(
+    config: MixConfig, doc_tokens: dict[str, list[int]], seed: int, detected_prompts: list[str] | None = None
+) -> dict[str, SourcePlan]:
+    """The copy plan of every source with inputs (sources with weight 0 get all-zero copies).
+
+    Without `total_tokens`, the largest size can leave a source with few large documents far
+    from its share (it can only take whole documents). The size is then snapped, in turn, to
+    what each source realised (realised tokens / share): that source becomes exact and the
+    others, finer-grained, follow. The plan with the smallest share error wins (ties: larger).
+    """
+    available = {s: sum(toks) for s, toks in doc_tokens.items()}
+    shares = target_shares(config, available, detected_prompts)
+    size = mix_size(config, shares, available)
+    best = plan_for_size(doc_tokens, shares, size, seed)
+    if config.total_tokens is not None:
+        return best
+    tried = {round(size)}
+    for _ in range(3):
+        error = share_error(best)
+        if error <= SNAP_TOLERANCE:
+            break
+        candidates = sorted(
+            {p.realised_tokens / p.share for p in best.values() if p.share > 0 and p.realised_tokens > 0},
+            reverse=True,
+        )
+        improved = False
+        for candidate in candidates:
+            if candidate > size * (1 + 1e-9) or round(candidate) in tried:
+                continue
+            tried.add(round(candidate))
+            plans = plan_for_size(doc_tokens, shares, candidate, seed)
+            if share_error(plans) < error:
+                best, error, improved = plans, share_error(plans), True
+        if not improved:
+            break
+    return best
