@@ -8,10 +8,11 @@ from a config script. We read the same config (`inlineMath`/`displayMath` arrays
 
 Rules for the single `$` (the only ambiguous delimiter):
 - the page's config lists `$`: MathJax semantics, an unescaped `$` closes the formula;
-- a renderer is loaded without such a config: `$` is not math (MathJax's and KaTeX's defaults);
-- no renderer at all (raw Markdown-like text): pandoc's `tex_math_dollars` rule (no space after
-  the opening `$`, none before the closing one, no digit after it) plus a prose check, so
-  `$60 million ... $16.8 million` stays text.
+- the page's config lists inline delimiters without `$`: `$` is not math;
+- no inline config on the page (none at all, or one loaded from an external file we cannot see,
+  common on blogs and CMSs): pandoc's `tex_math_dollars` rule (no space after the opening `$`,
+  none before the closing one, no digit after it) plus a prose/price check, so `$60 million ...
+  $16.8 million` and `charged a $2 fee ... $16` stay text while `$x^2$` is math.
 `\\(`, `\\[`, `$$`, math environments and `[tex]`/`[itex]`/`[math]` BBCode are always math: their
 only use in text is TeX.
 """
@@ -53,8 +54,9 @@ class DelimiterConfig:
     """The raw-TeX delimiters of one page."""
 
     delimiters: list[Delimiter] = field(default_factory=lambda: list(ALWAYS))
-    # "config": the page's config lists `$`; "pandoc": no renderer, strict rule; "off": not math.
+    # "config": the page's config lists `$`; "pandoc": no config seen, strict rule; "off": not math.
     dollar: str = "pandoc"
+    renderer: bool = False  # the page loads MathJax/KaTeX (recorded; it does not make a page math)
     asciimath: bool = False  # backtick-delimited AsciiMath (MathJax asciimath2jax / AsciiMath input)
 
     def sorted_delimiters(self) -> list[Delimiter]:
@@ -109,7 +111,7 @@ def page_delimiters(scripts: list[str], script_srcs: list[str]) -> DelimiterConf
     """Delimiters of a page from its inline `<script>` bodies and `<script src>` URLs."""
     config = DelimiterConfig()
     code = "\n".join(scripts)
-    renderer = bool(RENDERER.search(code) or any(RENDERER.search(s) for s in script_srcs))
+    config.renderer = bool(RENDERER.search(code) or any(RENDERER.search(s) for s in script_srcs))
     inline: list[Delimiter] = []
     display: list[Delimiter] = []
     for m in INLINE_CONFIG.finditer(code):
@@ -130,7 +132,7 @@ def page_delimiters(scripts: list[str], script_srcs: list[str]) -> DelimiterConf
             seen.add((d.open, d.close))
     if any(d.open == "$" and d.close == "$" for d in inline):
         config.dollar = "config"
-    elif inline or renderer:
+    elif inline:
         config.dollar = "off"
     config.asciimath = bool(ASCIIMATH.search(code) or any(ASCIIMATH.search(s) for s in script_srcs))
     return config

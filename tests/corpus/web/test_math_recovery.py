@@ -108,5 +108,8 @@ def test_formula_split_across_br_and_inline_tags_is_recovered() -> None:
         "<pre><code>echo $HOME and $PATH</code></pre></article></body></html>"
     )
     page = extract_page(html)
-    assert [(f.latex, f.display) for f in page.formulas] == [("a + b = c \\\\\nd + e = f", True), ("x_i + 1", False)]
+    assert [(f.latex, f.display) for f in page.formulas] == [
+        ("a + b = c \\\\\nd + e = f", True),
+        ("x_i + 1", False),
+    ]
     assert r"echo \$HOME and \$PATH" in page.text

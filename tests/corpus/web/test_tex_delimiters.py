@@ -36,10 +36,12 @@ def test_katex_auto_render_delimiters_are_read() -> None:
     assert config.dollar == "config"
 
 
-def test_renderer_without_config_means_mathjax_defaults_no_dollar() -> None:
+def test_renderer_without_inline_config_uses_the_strict_dollar_rule() -> None:
+    # The config may live in an external file: `$x$` is still math, prices are not.
     config = page_delimiters([], MATHJAX)
-    assert config.dollar == "off"
-    assert spans("each time he is charged a $2 fee, and $16 later; \\(x^2\\)", config) == [("x^2", False)]
+    assert config.dollar == "pandoc"
+    text = "each time he is charged a $2 fee. Later a $16 fee; \\(x^2\\) and $y_1$"
+    assert spans(text, config) == [("x^2", False), ("y_1", False)]
 
 
 def test_no_renderer_dollar_follows_pandoc_rule_and_rejects_prices() -> None:
