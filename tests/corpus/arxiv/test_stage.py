@@ -55,11 +55,12 @@ def test_build_over_all_real_sources_balances(build) -> None:
     out, manifest, src = build
     counts = manifest["sources"]["arxiv"]["docs"]
     n_inputs = sum(
-        1 for d in ("good", "bad", "papers") for p in (src / d).iterdir() if p.name not in ("PROVENANCE.md",)
+        1 for d in ("good", "bad", "papers") for p in (src / d).iterdir() if p.suffix not in (".md", ".json")
     )
     assert counts["in"] == n_inputs
     assert counts["kept"] == 7 + 12 + 8
     assert counts["in"] == counts["kept"] + counts["quarantined"]
+    assert [Path(p).name for p in manifest["extra"]["skipped_inputs"]] == ["sentinels.json"]
     reasons = manifest["sources"]["arxiv"]["quarantined_reasons"]
     assert reasons == {
         "empty_archive": 2,
