@@ -64,7 +64,6 @@ def test_build_over_all_real_sources_balances(build) -> None:
     reasons = manifest["sources"]["arxiv"]["quarantined_reasons"]
     assert reasons == {
         "empty_archive": 2,
-        "no_main_file": 1,  # sentinels.json: its text mentions \documentclass, but it is no paper
         "no_tex_source": 7,
         "pdfpages_wrapper": 2,
         "truncated_archive": 1,
