@@ -15,8 +15,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sciloom.corpus.answers import GSM8K, task_family
 
 COT = "cot"
@@ -94,14 +92,6 @@ MATH_POT = [
     "total = 2 * 20 * 12\nper_lift = 2 * 15\nprint(total // per_lift)",
     "import sympy as sp\nx, y, a, b = sp.symbols('x y a b')\n# -3/2 times the first equation is the second one: 6y - 9x = -3/2 a\nratio = sp.Rational(1) / sp.Rational(-3, 2)\nprint(sp.latex(ratio))",
 ]
-
-
-@dataclass(frozen=True)
-class PromptFormat:
-    """How a question becomes a prompt, and where generation stops."""
-
-    header: str
-    stop: tuple[str, ...]
 
 
 def exemplars(task: str, mode: str) -> list[tuple[str, str]]:
