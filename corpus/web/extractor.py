@@ -11,6 +11,7 @@ the exception text as detail and the page bytes kept under quarantine/files).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import hashlib
 import logging
 import os
@@ -35,6 +36,7 @@ PAGE_TIMEOUT = "page_timeout"
 EXTRACTOR_CRASH = "extractor_crash"
 PAGE_TOO_LARGE = "page_too_large"
 LOW_MATH_SCORE = "low_math_score"
+BAD_GZIP = "bad_gzip"
 EXTRACTOR = "sciloom.web"
 
 
@@ -109,6 +111,14 @@ class WebExtractor(SciloomReader):
             return
         with open(path, "rb") as fh:
             data = fh.read()
+        if path.lower().endswith(".gz") and data[:2] == b"\x1f\x8b":
+            try:  # saved pages are often gzipped (`page.html.gz`)
+                data = gzip.decompress(data)
+            except (OSError, EOFError) as err:
+                self.quarantine(
+                    input=path, reason=BAD_GZIP, detail=str(err), source=self.source, data=data, count_in=True
+                )
+                return
         doc = self.page(data, path)
         if doc is not None:
             yield doc

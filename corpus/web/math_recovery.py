@@ -287,7 +287,7 @@ class MathRecovery:
             if el.getparent() is None:
                 continue
             src = el.get("src") or el.get("data-src") or el.get("data-lazy-src") or ""
-            latex = tex_from_image(src, el.get("alt") or "", _classes(el))
+            latex = tex_from_image(src, el.get("alt") or "", _classes(el), el.get("title") or "")
             if latex:
                 display = latex.lstrip().startswith("\\displaystyle") or _own_line(el)
                 self._replace_formula(el, latex, display, "image")

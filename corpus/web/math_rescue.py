@@ -57,22 +57,23 @@ CHROME_TAGS = {
 CHROME = re.compile(
     r"(^|[\s_-])(nav|navbar|navigation|menu|sidebar|side-bar|related|share|sharing|social|ad|ads|advert|"
     r"banner|cookie|breadcrumbs?|footer|header|hidden|d-none|sr-only|visually-hidden|popup|modal|toolbar|"
-    r"hot-network|hnq|recommend|promo|signature)($|[\s_-])",
+    r"hot-network|hnq|recommend|promo|signature|post-menu|user-info|vote|votes|voting|js-voting)($|[\s_-])",
     re.I,
 )
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 BREAKS = BLOCKS | {"br", "hr", "ul", "ol", "dl", "pre", "tbody", "thead"}
 
 
+def _chrome_self(a: etree._Element) -> bool:
+    if local_name(a) in CHROME_TAGS or a.get("hidden") is not None or a.get("aria-hidden") == "true":
+        return True
+    if HIDDEN_STYLE.search(a.get("style") or ""):
+        return True
+    return bool(CHROME.search((a.get("class") or "") + " " + (a.get("id") or "")))
+
+
 def _chrome(el: etree._Element) -> bool:
-    for a in (el, *el.iterancestors()):
-        if local_name(a) in CHROME_TAGS or a.get("hidden") is not None or a.get("aria-hidden") == "true":
-            return True
-        if HIDDEN_STYLE.search(a.get("style") or ""):
-            return True
-        if CHROME.search((a.get("class") or "") + " " + (a.get("id") or "")):
-            return True
-    return False
+    return any(_chrome_self(a) for a in (el, *el.iterancestors()))
 
 
 def _block_of(el: etree._Element) -> etree._Element:
@@ -88,7 +89,7 @@ def block_text(el: etree._Element) -> str:
 
     def walk(node: etree._Element) -> None:
         name = local_name(node)
-        if name in CHROME_TAGS:
+        if node is not el and isinstance(node.tag, str) and _chrome_self(node):
             if node.tail:
                 out.append(node.tail)
             return

@@ -48,7 +48,7 @@ def _clean(tex: str) -> str:
     return tex.strip()
 
 
-def tex_from_image(src: str, alt: str, classes: set[str]) -> str | None:
+def tex_from_image(src: str, alt: str, classes: set[str], title: str = "") -> str | None:
     """The TeX an image renders, or None when it is not a formula image."""
     src = (src or "").strip()
     alt = (alt or "").strip()
@@ -72,4 +72,6 @@ def tex_from_image(src: str, alt: str, classes: set[str]) -> str | None:
                 return _clean(values[0])
     if classes & MATH_CLASSES and alt and TEXISH.search(alt):
         return _clean(alt)
+    if "quicklatex.com" in src and title and TEXISH.search(title):
+        return _clean(title)  # QuickLaTeX: alt is "Rendered by QuickLaTeX.com", the TeX is the title
     return None

@@ -103,3 +103,16 @@ def test_documents_carry_provenance_score_and_canonical_url(tmp_path: Path, stag
 def test_config_rejects_bad_values_naming_the_field(field: str, value: float) -> None:
     with pytest.raises(RecipeError, match=f"web.{field}"):
         WebConfig(**{field: value})
+
+
+def test_gzipped_html_file_is_read_and_corrupt_gzip_quarantined(tmp_path: Path) -> None:
+    import gzip
+
+    good = tmp_path / "in" / "page.html.gz"
+    good.parent.mkdir()
+    good.write_bytes(gzip.compress((SAMPLE / "mathjax2.html").read_bytes()))
+    bad = tmp_path / "in" / "broken.html.gz"
+    bad.write_bytes(gzip.compress(b"<html><body>x</body></html>")[:-12])
+    manifest = run([bad, good], tmp_path / "out")
+    web = manifest["sources"]["web"]
+    assert web["docs"]["kept"] == 1 and web["quarantined_reasons"] == {"bad_gzip": 1}

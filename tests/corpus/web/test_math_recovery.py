@@ -113,3 +113,25 @@ def test_formula_split_across_br_and_inline_tags_is_recovered() -> None:
         ("x_i + 1", False),
     ]
     assert r"echo \$HOME and \$PATH" in page.text
+
+
+@pytest.mark.parametrize(
+    ("src", "alt", "title", "expected"),
+    [
+        ("https://s0.wp.com/latex.php?latex=%5Ckappa+x&bg=ffffff", r"\kappa x", "", r"\kappa x"),
+        ("http://latex.codecogs.com/png.latex?\\dpi{120} \\frac{a}{b}", "", "", r"\frac{a}{b}"),
+        ("/cgi-bin/mimetex.cgi?\\Re(z)<0", "", "", r"\Re(z)<0"),
+        ("https://chart.googleapis.com/chart?cht=tx&chl=x%5E2", "", "", "x^2"),
+        (
+            "https://example.org/ql-cache/quicklatex.com-1.png",
+            "Rendered by QuickLaTeX.com",
+            r"\sqrt{2}",
+            r"\sqrt{2}",
+        ),
+        ("https://example.org/photo.jpg", "a photo of x^2 graffiti", "", None),
+    ],
+)
+def test_formula_images_give_their_tex(src: str, alt: str, title: str, expected: str | None) -> None:
+    from sciloom.corpus.web.tex_images import tex_from_image
+
+    assert tex_from_image(src, alt, set(), title) == expected
