@@ -252,6 +252,7 @@ CLOSE_FENCES = {
     "⌋": r"\rfloor",
     "⌉": r"\rceil",
 }
+MATCH = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⌊": "⌋", "⌈": "⌉"}
 TEX_SPECIALS = {"#": r"\#", "%": r"\%", "&": r"\&", "{": r"\{", "}": r"\}", "$": r"\$", "_": r"\_"}
 
 
@@ -271,6 +272,44 @@ def _symbols(text: str) -> str:
         else:
             out.append(TEX_SPECIALS.get(ch, ch))
     return "".join(out).strip() if len(out) > 1 else "".join(out)
+
+
+NAMED_SPACES = {
+    "veryverythinmathspace": 0.056,
+    "verythinmathspace": 0.111,
+    "thinmathspace": 0.167,
+    "mediummathspace": 0.222,
+    "thickmathspace": 0.278,
+    "verythickmathspace": 0.333,
+    "veryverythickmathspace": 0.389,
+}
+EM_PER_UNIT = {"em": 1.0, "ex": 0.43, "px": 1 / 16, "pt": 1 / 10, "mu": 1 / 18}
+
+
+def _space(width: str) -> str:
+    """An `mspace` width as TeX spacing commands (never a bare `\\ `, whose meaning hangs on
+    the whitespace after it)."""
+    width = width.strip()
+    em = NAMED_SPACES.get(width)
+    if em is None:
+        m = re.match(r"^(-?[\d.]+)\s*([a-z]*)$", width)
+        if not m:
+            return ""
+        try:
+            em = float(m.group(1)) * EM_PER_UNIT.get(m.group(2) or "em", 1.0)
+        except ValueError:
+            return ""
+    if em < -0.05:
+        return r"\!"
+    if em < 0.05:
+        return ""
+    if em <= 0.2:
+        return r"\,"
+    if em <= 0.25:
+        return r"\:"
+    if em <= 0.5:
+        return r"\;"
+    return r"\quad " if em <= 1.5 else r"\qquad "
 
 
 def _group(tex: str) -> str:
@@ -305,19 +344,62 @@ class _Converter:
         return self.row(self.children(el))
 
     def row(self, kids: list[etree._Element]) -> str:
-        parts = [self.convert(k) for k in kids]
-        # A row that opens and closes with matching fences becomes \left ... \right (mmltex does so).
-        if len(kids) >= 2 and local_name(kids[0]) == "mo" and local_name(kids[-1]) == "mo":
-            o, c = (kids[0].text or "").strip(), (kids[-1].text or "").strip()
-            if o in OPEN_FENCES and c in CLOSE_FENCES:
-                parts[0] = r"\left" + OPEN_FENCES[o]
-                parts[-1] = r"\right" + CLOSE_FENCES[c]
+        """A row of siblings; matching bracket `mo`s become `\\left( ... \\right)` (as mmltex writes
+        them), also when the closing bracket is the base of a script, as MathJax emits `(1+x)^2`:
+        `<mo>(</mo>...<msup><mo>)</mo><mn>2</mn></msup>` -> `{\\left(...\\right)}^{2}`."""
+        pairs = self._fence_pairs(kids)
+        parts: list[str] = []
+        i = 0
+        while i < len(kids):
+            j = pairs.get(i)
+            if j is None:
+                parts.append(self.convert(kids[i]))
+                i += 1
+                continue
+            o = (kids[i].text or "").strip()
+            closing = kids[j]
+            inner = self.row(kids[i + 1 : j])
+            if local_name(closing) == "mo":
+                c = (closing.text or "").strip()
+                parts.append(r"\left" + OPEN_FENCES[o] + inner + r"\right" + CLOSE_FENCES[c])
+            else:
+                script = self.children(closing)
+                c = (script[0].text or "").strip()
+                fenced = _group(r"\left" + OPEN_FENCES[o] + inner + r"\right" + CLOSE_FENCES[c])
+                marks = {"msub": ("_",), "msup": ("^",), "msubsup": ("_", "^")}[local_name(closing)]
+                parts.append(fenced + "".join(m + _group(self.convert(k)) for m, k in zip(marks, script[1:])))
+            i = j + 1
         out = ""
         for p in parts:
             if p and p[0].isalpha() and CONTROL_WORD_END.search(out):
-                out += " "  # keep `\alpha x` from becoming `\alphax`
+                out += " "  # keep `\\alpha x` from becoming `\\alphax`
             out += p
         return out
+
+    def _fence_pairs(self, kids: list[etree._Element]) -> dict[int, int]:
+        """Indices of matching open/close bracket `mo`s among siblings (`|` is left alone: it
+        cannot tell opening from closing)."""
+        pairs: dict[int, int] = {}
+        stack: list[tuple[int, str]] = []
+        for i, k in enumerate(kids):
+            name = local_name(k)
+            if name == "mo":
+                t = (k.text or "").strip()
+            elif name in ("msub", "msup", "msubsup") and len(k) and local_name(k[0]) == "mo":
+                t = (k[0].text or "").strip()
+                if t not in CLOSE_FENCES:
+                    continue
+            else:
+                continue
+            if t in OPEN_FENCES and t != "|" and t != "‖" and name == "mo":
+                stack.append((i, t))
+            elif t in CLOSE_FENCES and t not in ("|", "‖") and stack:
+                o_index, o = stack.pop()
+                if MATCH.get(o) == t:
+                    pairs[o_index] = i
+                else:
+                    stack.clear()
+        return pairs
 
     # -- tokens ---------------------------------------------------------------------------------
     def m_mi(self, el: etree._Element) -> str:
@@ -354,7 +436,9 @@ class _Converter:
         return r'\text{"' + "".join(el.itertext()) + '"}'
 
     def m_mspace(self, el: etree._Element) -> str:
-        return r"\ " if el.get("width") else ""
+        if el.get("linebreak") == "newline":
+            return r"\\ "
+        return _space(el.get("width") or "")
 
     # -- layout -----------------------------------------------------------------------------------
     def m_semantics(self, el: etree._Element) -> str:

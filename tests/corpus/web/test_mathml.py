@@ -58,3 +58,17 @@ def test_huge_tree_raises_instead_of_running_away() -> None:
     body = "<mi>x</mi>" * (MAX_NODES + 10)
     with pytest.raises(MathMLTooLarge):
         tex(f"<mrow>{body}</mrow>")
+
+
+def test_closing_bracket_as_script_base_pairs_with_its_opening_bracket() -> None:
+    # MathJax's MathML for (1+x)^2 puts the `)` inside msup.
+    body = "<mo>(</mo><mn>1</mn><mo>+</mo><mi>x</mi><msup><mo>)</mo><mn>2</mn></msup>"
+    assert tex(body) == r"{\left(1+x\right)}^{2}"
+    assert tex("<mi>P</mi><mo>(</mo><mi>E</mi><mo>)</mo>") == r"P\left(E\right)"
+    assert tex("<mo>|</mo><mi>q</mi><mo>|</mo>") == "|q|"
+
+
+def test_spaces_become_spacing_commands() -> None:
+    assert tex('<mi>a</mi><mspace width="0.167em"/><mi>b</mi>') == r"a\,b"
+    assert tex('<mi>a</mi><mspace width="1em"/><mi>b</mi>') == r"a\quad b"
+    assert tex('<mi>a</mi><mspace linebreak="newline"/><mi>b</mi>') == r"a\\ b"
