@@ -133,7 +133,7 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
         raise InputError(NO_TEXT, "boilerplate removal left no text", path=path)
     text = tokenize_split_tex(recovery, text)
     out = restore_math(text, formulas, opts.boundary_tokens)
-    used = [formulas[int(i)] for i in TOKEN_RE.findall(text)]
+    used = [formulas[int(i)] for i in TOKEN_RE.findall(text) if int(i) < len(formulas)]
     kinds: dict[str, int] = {}
     for f in used:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1

@@ -86,6 +86,8 @@ KATEX_DISPLAY = {"katex-display", "katex--display"}
 KATEX_WRAPPERS = KATEX_DISPLAY | {"katex--inline"}
 TEX_ENCODINGS = ("application/x-tex", "tex", "latex", "application/x-latex", "text/x-tex")
 CDATA = re.compile(r"^\s*%?\s*<!\[CDATA\[|%?\s*\]\]>\s*$")
+ORDINAL = re.compile(r"^(st|nd|rd|th|er|e|re|ème|eme|o|a|os|as|TM|SM|®|©|†|‡|\*+)$", re.I)
+SCRIPT_TEXT = re.compile(r"^[-+−]?[\w.,+\-−′'*()/=]{1,12}$")
 MULTILINE_ENV = re.compile(
     r"\\begin\{(aligned|align|gathered|gather|cases|[pbvBV]?matrix|array|split|eqnarray|multline)\*?\}"
 )
@@ -311,6 +313,8 @@ class MathRecovery:
             # Footnote markers (`<sup>[3]</sup>`, `<sup><a>`) and long runs are not exponents.
             if not text or len(text) > 12 or text.startswith("[") or not _attached(el):
                 continue
+            if ORDINAL.match(text) or not SCRIPT_TEXT.match(text):
+                continue  # 1<sup>st</sup>, Brand<sup>TM</sup>, footnote glyphs
             mark = "^" if local_name(el) == "sup" else "_"
             self._replace(el, f"{mark}{{{text}}}" if len(text) > 1 else f"{mark}{text}")
 
@@ -432,6 +436,9 @@ def restore_math(text: str, formulas: list[Formula], boundary_tokens: bool = Fal
             part = re.sub(r"(?<!\\)\$", r"\\$", part)
             part = re.sub(r"[ \t]+", " ", part)
             out.append(part)
+            continue
+        if int(part) >= len(formulas):  # the page's own text happened to look like a token
+            out.append(TOKEN.format(part))
             continue
         f = formulas[int(part)]
         body = wrap_math(f.latex, f.display, boundary_tokens)

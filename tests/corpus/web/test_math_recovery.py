@@ -135,3 +135,13 @@ def test_formula_images_give_their_tex(src: str, alt: str, title: str, expected:
     from sciloom.corpus.web.tex_images import tex_from_image
 
     assert tex_from_image(src, alt, set(), title) == expected
+
+
+def test_sub_sup_become_scripts_but_ordinals_and_footnotes_stay_text() -> None:
+    html = (
+        "<html><body><article><p>On the 1<sup>st</sup> of May, Acme<sup>TM</sup> said x<sup>2</sup> and "
+        "a<sub>n+1</sub> grow, and H<sub>2</sub>O is wet, see note<sup>[3]</sup> for more.</p></article></body></html>"
+    )
+    text = extract_page(html).text
+    assert "1st of May" in text and "AcmeTM" in text and "note[3]" in text
+    assert "x^2" in text and "a_{n+1}" in text and "H_2O" in text
