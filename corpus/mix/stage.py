@@ -15,8 +15,9 @@ epoch_repeat` = extra copies, `dropped: subsampled` = documents left out, `kept`
 written. `manifest.extra["mix"]` holds target vs realised shares (tokens and documents) and the
 megatron-core blend: per-source dataset prefixes and weights as
 `GPTDatasetConfig(blend=([prefix, ...], [weight, ...]))` takes them. The prefixes name the
-per-source datasets the tokenize stage writes from this folder (`<tokenize out>/<source>`), and
-the weights are the realised token shares, so blending them reproduces this mix.
+per-source datasets the tokenize stage writes from this folder (`tokens/<source>`, relative to
+its output folder), and the weights are the realised token shares, so blending them reproduces
+this mix.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -165,16 +167,27 @@ def _proportions(plans: dict[str, SourcePlan], doc_counts: dict[str, int]) -> di
     return out
 
 
+def dataset_prefix(source: str) -> str:
+    """Where the tokenize stage writes a source's dataset, relative to its folder.
+
+    Mirrors `sciloom.tokenizer.stage.dataset_name` (`tokens/<source>`, with characters other
+    than letters, digits, `.`, `_`, `-` replaced), kept here so the mix imports no other stage.
+    """
+    return "tokens/" + (re.sub(r"[^A-Za-z0-9._-]+", "_", source).strip("._") or "unknown")
+
+
 def blend_description(plans: dict[str, SourcePlan]) -> dict[str, Any]:
-    """Per-source prefixes and realised token weights for megatron-core's `blend`."""
+    """Per-source dataset prefixes and realised token weights for megatron-core's `blend`."""
     total = sum(p.realised_tokens for p in plans.values()) or 1
     names = [n for n in sorted(plans) if plans[n].realised_tokens > 0]
     weights = [round(plans[n].realised_tokens / total, 8) for n in names]
+    prefixes = [dataset_prefix(n) for n in names]
     return {
-        "prefixes": names,
+        "sources": names,
+        "prefixes": prefixes,
         "weights": weights,
-        "prefix_root": "the tokenize stage's output folder (one dataset per source)",
-        "data_path": " ".join(f"{w} {n}" for w, n in zip(weights, names)),
+        "prefix_root": "the tokenize stage's output folder",
+        "data_path": " ".join(f"{w} {p}" for w, p in zip(weights, prefixes)),
     }
 
 

@@ -91,9 +91,14 @@ def test_blend_lists_prefixes_and_weights_for_megatron(minerva):
     manifest, _ = minerva
     blend = manifest.extra["blend"]
     shares = manifest.extra["mix"]["sources"]
-    assert blend["prefixes"] == ["arxiv", "general", "web"]
+    assert blend["sources"] == ["arxiv", "general", "web"]
+    assert blend["prefixes"] == [
+        "tokens/arxiv",
+        "tokens/general",
+        "tokens/web",
+    ]  # the tokenize stage's layout
     assert blend["weights"] == pytest.approx(
-        [shares[p]["realised_token_share"] for p in blend["prefixes"]], abs=1e-5
+        [shares[s]["realised_token_share"] for s in blend["sources"]], abs=1e-5
     )
     assert sum(blend["weights"]) == pytest.approx(1.0)
     parts = blend["data_path"].split()
