@@ -57,15 +57,3 @@ class SDPAttention(DotProductAttention):
             )
         s, b = out.shape[2], out.shape[0]
         return out.permute(2, 0, 1, 3).reshape(s, b, self.hidden_size_per_partition)
-
-
-def gpt_layer_spec(attention: str) -> Any:
-    """The local GPT layer spec (RMSNorm), with SDPA core attention unless `attention == "local"`."""
-    from megatron.core.models.gpt.gpt_layer_specs import get_gpt_layer_local_spec
-
-    spec = get_gpt_layer_local_spec(normalization="RMSNorm")
-    if attention == "sdpa":
-        spec.submodules.self_attention.submodules.core_attention = SDPAttention
-    elif attention != "local":
-        raise ValueError(f"attention must be 'sdpa' or 'local', got {attention!r}")
-    return spec

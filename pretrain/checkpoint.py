@@ -94,6 +94,38 @@ def _sharded_rng(layout: Any) -> Any:
     )
 
 
+def init_optimizer_state(optimizer: Any) -> None:
+    """Create empty Adam state (with its step count) before loading into a fresh optimizer.
+
+    megatron's `init_state_fn` creates `exp_avg`/`exp_avg_sq` but no `step`, which the torch AdamW
+    fallback (no apex/TE) keeps per parameter; `DistributedOptimizer.state_dict` then asserts on a
+    missing common step when a checkpoint is loaded before the first update.
+    """
+    for opt in getattr(optimizer, "chained_optimizers", [optimizer]):
+        inner = opt.optimizer
+        for group in inner.param_groups:
+            for p in group["params"]:
+                state = inner.state[p]
+                if not state:
+                    state["exp_avg"] = torch.zeros_like(p.data)
+                    state["exp_avg_sq"] = torch.zeros_like(p.data)
+                state.setdefault("step", torch.tensor(0.0))
+
+
+def unshare_adam_steps(optimizer: Any) -> None:
+    """Give every parameter its own Adam step tensor after a load.
+
+    Without apex/TE, `DistributedOptimizer.load_state_dict` assigns ONE step tensor to every
+    parameter's state; torch AdamW increments each parameter's step in place, so after the first
+    update the shared count has advanced once per parameter and the bias correction is wrong from
+    the second resumed step on (found by the SIGTERM-resume test: step 5 diverged by 2e-2).
+    """
+    for opt in getattr(optimizer, "chained_optimizers", [optimizer]):
+        for state in opt.optimizer.state.values():
+            if "step" in state:
+                state["step"] = state["step"].detach().clone()
+
+
 def sharded_state(model: Any, optimizer: Any, *, layout: Any, progress: dict[str, Any], scheduler: Any,
                   with_optimizer: bool, with_rng: bool, is_loading: bool) -> dict[str, Any]:  # fmt: skip
     meta = checkpoint_metadata()
@@ -136,6 +168,12 @@ def save_checkpoint(root: Path, step: int, model: Any, optimizer: Any, scheduler
     return path
 
 
+def _load_scheduler(scheduler: Any, state: dict[str, Any]) -> None:
+    # OptimizerParamScheduler.load_state_dict *adds* the saved step count to the current one
+    scheduler.num_steps = 0
+    scheduler.load_state_dict(state)
+
+
 def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layout: Any,
                     load_optimizer: bool = True, step: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Load the newest (or given) checkpoint under `root` into model (+ optimizer, scheduler, RNG);
@@ -156,6 +194,8 @@ def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layo
             "position carry over, optimizer moments restart from zero", path, saved["tp"], saved["pp"],
             layout.tp, layout.pp,
         )  # fmt: skip
+    if with_opt:
+        init_optimizer_state(optimizer)
     state = sharded_state(model, optimizer, layout=layout, progress={}, scheduler=scheduler,
                           with_optimizer=with_opt, with_rng=with_opt, is_loading=True)  # fmt: skip
     state.pop("progress")
@@ -164,10 +204,11 @@ def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layo
     if with_opt:
         with torch.no_grad():  # fp32 params: the optimizer copies into leaf tensors (FIELD-NOTES 9)
             optimizer.load_state_dict(loaded["optimizer"])
-        scheduler.load_state_dict(common["scheduler"])
+        unshare_adam_steps(optimizer)
+        _load_scheduler(scheduler, common["scheduler"])
         set_rng_state(loaded["rng_state"][0])
     elif load_optimizer:
-        scheduler.load_state_dict(common["scheduler"])
+        _load_scheduler(scheduler, common["scheduler"])
     progress = dict(common["progress"])
     progress["loaded_optimizer"] = with_opt
     logger.info("loaded checkpoint %s (step %d)", path, progress["step"])

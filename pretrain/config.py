@@ -49,7 +49,7 @@ class ModelConfig:
     attention: str = "sdpa"
     """Core attention: "sdpa" (fused, FIELD-NOTES 10) or "local" (megatron's O(s^2) module)."""
     recompute: str | None = None
-    """Activation recomputation: None, "selective" (core attention) or "full"."""
+    """Activation recomputation: "" (off), "selective" (core attention) or "full"."""
     step0_check: bool = True
     """Before training from an HF checkpoint, compare the converted model's loss with the HF
     model's on the first batch (catches a bad conversion; NVIDIA/Megatron-LM#933 started at 8)."""
@@ -57,10 +57,13 @@ class ModelConfig:
     """Allowed |loss_mcore - loss_hf| (nats); bf16 rounding alone moves a 1B model's loss ~1e-3."""
 
     def __post_init__(self) -> None:
+        self.hf_checkpoint = self.hf_checkpoint or None  # "" (an override clearing it) = unset
+        self.shape = self.shape or None
         if (self.hf_checkpoint is None) == (self.shape is None):
             raise RecipeError("model: set exactly one of model.hf_checkpoint or model.shape")
         if self.attention not in ("sdpa", "local"):
             raise RecipeError(f"model.attention must be 'sdpa' or 'local', got {self.attention!r}")
+        self.recompute = self.recompute or None  # "" = off (TOML has no null)
         if self.recompute not in (None, "selective", "full"):
             raise RecipeError(f"model.recompute must be 'selective' or 'full', got {self.recompute!r}")
         _positive("model.make_vocab_size_divisible_by", self.make_vocab_size_divisible_by)
@@ -177,7 +180,8 @@ class DataConfig:
     weights: list[float] = field(default_factory=list)
     """Blend weights for `prefixes` (normalised); empty = weight by size."""
     tokenizer: str | None = None
-    """Tokenizer: a SentencePiece .model, an HF tokenizer folder, or None with library "null"."""
+    """Tokenizer: a SentencePiece .model or an HF tokenizer folder; default: the tokenize stage's
+    pinned tokenizer named by `manifest` (none with library "null")."""
     tokenizer_library: str = "sentencepiece"
     """"sentencepiece", "huggingface" or "null" (ids only; tests)."""
     null_vocab_size: int = 0
@@ -206,8 +210,11 @@ class DataConfig:
             raise RecipeError(f"data.tokenizer_library must be one of {TOKENIZER_LIBRARIES}")
         if self.tokenizer_library == "null" and self.null_vocab_size <= 0:
             raise RecipeError("data.null_vocab_size must be > 0 with data.tokenizer_library = 'null'")
-        if self.tokenizer_library != "null" and not self.tokenizer:
-            raise RecipeError(f"data.tokenizer is required with tokenizer_library {self.tokenizer_library!r}")
+        if self.tokenizer_library != "null" and not self.tokenizer and not self.manifest:
+            raise RecipeError(
+                f"data.tokenizer is required with tokenizer_library {self.tokenizer_library!r} "
+                "(or a data.manifest of the tokenize stage, which names its tokenizer)"
+            )
         parts = self.split.split(",")
         if len(parts) != 3 or not all(p.strip().replace(".", "", 1).isdigit() for p in parts):
             raise RecipeError(f"data.split must look like '98,2,0', got {self.split!r}")

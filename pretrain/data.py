@@ -1,7 +1,8 @@
 """Training data: megatron-core `GPTDataset`/`BlendedDataset` over our .bin/.idx, and a resumable sampler.
 
-The blend comes from a sciloom tokenize/mix manifest (its `blend`: the prefixes and weights the mix
-stage decided) or from explicit `data.prefixes`/`data.weights`. megatron-core builds the sample
+The blend comes from a sciloom tokenize-stage manifest (`extra.tokenize.data_path`: one dataset per
+source, weighted by tokens, i.e. the mix's realised shares; its pinned tokenizer is used too) or a
+manifest with a `blend` entry, or from explicit `data.prefixes`/`data.weights`. megatron-core builds the sample
 indices (rank 0 first, cached under `data.cache_dir`, then the other ranks read the cache) and
 honours the weights exactly (FIELD-NOTES 8). Samples are `seq_length + 1` tokens cut across
 document boundaries; EOD tokens separate documents and can be masked out of the loss.
@@ -37,10 +38,20 @@ def build_tokenizer(cfg: DataConfig) -> Any:
         return MegatronTokenizer.from_pretrained(
             metadata_path={"library": "null"}, vocab_size=cfg.null_vocab_size - 1
         )
-    path = Path(cfg.tokenizer)
+    path = Path(cfg.tokenizer) if cfg.tokenizer else manifest_tokenizer(cfg)
     if not path.exists():
         raise RecipeError(f"data.tokenizer: {path} does not exist")
     return MegatronTokenizer.from_pretrained(str(path), metadata_path={"library": cfg.tokenizer_library})
+
+
+def manifest_tokenizer(cfg: DataConfig) -> Path:
+    """The tokenizer pinned by the tokenize stage whose manifest is `data.manifest`."""
+    from sciloom.manifests.schema import read_manifest_dict
+
+    model = read_manifest_dict(Path(cfg.manifest)).get("extra", {}).get("tokenize", {}).get("tokenizer_model")
+    if not model:
+        raise RecipeError(f"data.tokenizer is not set and {cfg.manifest} names no tokenizer (extra.tokenize)")
+    return Path(model)
 
 
 def _find_blend(obj: Any) -> Any:
@@ -55,8 +66,9 @@ def _find_blend(obj: Any) -> Any:
 
 
 def parse_blend(blend: Any, base: Path, where: str) -> tuple[list[str], list[float] | None]:
-    """A blend as (prefixes, weights): a Megatron blend line "0.3 A 0.7 B" (or "A B"), a list of
-    [weight, prefix] pairs / {"prefix", "weight"} objects, or {"prefixes": [...], "weights": [...]}."""
+    """A blend as (prefixes, weights): a Megatron blend line "0.3 A 0.7 B" (or "A B"), a flat
+    [weight, prefix, ...] list (the tokenize stage's `data_path`), a list of [weight, prefix] pairs
+    or {"prefix", "weight"} objects, or {"prefixes": [...], "weights": [...]} (the mix stage)."""
 
     def resolve(p: str) -> str:
         return str(Path(p) if Path(p).is_absolute() else (base / p).resolve())
@@ -72,6 +84,9 @@ def parse_blend(blend: Any, base: Path, where: str) -> tuple[list[str], list[flo
         weights = blend.get("weights")
         return [resolve(p) for p in blend["prefixes"]], ([float(w) for w in weights] if weights else None)
     if isinstance(blend, list) and blend:
+        if len(blend) % 2 == 0 and all(isinstance(x, (int, float)) for x in blend[0::2]):
+            # Megatron's --data-path list: [weight, prefix, weight, prefix, ...]
+            return [resolve(str(p)) for p in blend[1::2]], [float(w) for w in blend[0::2]]
         if all(isinstance(x, dict) for x in blend):
             return [resolve(x["prefix"]) for x in blend], [float(x["weight"]) for x in blend]
         if all(isinstance(x, (list, tuple)) and len(x) == 2 for x in blend):
@@ -86,9 +101,12 @@ def resolve_blend(cfg: DataConfig) -> tuple[list[str], list[float] | None]:
 
         path = Path(cfg.manifest)
         manifest = read_manifest_dict(path)
-        blend = _find_blend(manifest.get("extra", {})) or _find_blend(manifest.get("outputs", {}))
+        extra = manifest.get("extra", {})
+        # the tokenize stage lists its datasets weighted by tokens (the mix's realised shares)
+        blend = extra.get("tokenize", {}).get("data_path")
+        blend = blend or _find_blend(extra) or _find_blend(manifest.get("outputs", {}))
         if blend is None:
-            raise RecipeError(f"data.manifest: {path} has no `blend` (expected under extra or outputs)")
+            raise RecipeError(f"data.manifest: {path} has no blend (extra.tokenize.data_path or a `blend`)")
         prefixes, weights = parse_blend(
             blend, path if path.is_dir() else path.parent, f"data.manifest {path}"
         )

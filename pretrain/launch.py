@@ -36,6 +36,18 @@ def parse_overrides(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def local_command(cfg: Any, run_toml: str | Path, overrides: Sequence[str], *, nproc: int | None = None,
+                  export_hf: str | None = None, entry: Sequence[str] = ("-m", "sciloom.pretrain.launch")) -> list[str]:  # fmt: skip
+    """The torchrun command line of a single-node run (`sciloom pretrain RUN.toml`)."""
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc or cfg.launch.nproc_per_node}", *entry, str(run_toml)]  # fmt: skip
+    for o in overrides:
+        cmd += ["--set", o]
+    if export_hf:
+        cmd += ["--export-hf", str(export_hf)]
+    return cmd
+
+
 def setup_logging(rank: int) -> None:
     logging.basicConfig(
         level=logging.INFO if rank == 0 else logging.WARNING, stream=sys.stdout, force=True,

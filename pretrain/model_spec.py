@@ -239,6 +239,8 @@ def transformer_config(shape: ModelShape, *, tp: int, pp: int, dtype: str, seque
         gradient_accumulation_fusion=False,
         recompute_granularity=recompute,
         recompute_modules=["core_attn"] if recompute == "selective" else None,
+        recompute_method="uniform" if recompute == "full" else None,
+        recompute_num_layers=1 if recompute == "full" else None,
         use_cpu_initialization=cpu_init,
         init_method_std=float(shape.hf_config.get("initializer_range", 0.02)),
     )

@@ -37,7 +37,6 @@ import torch.distributed as dist
 from sciloom.corpus.errors import RecipeError
 from sciloom.pretrain import checkpoint as ckpt
 from sciloom.pretrain import data as pdata
-from sciloom.pretrain.attention import gpt_layer_spec
 from sciloom.pretrain.config import PretrainConfig
 from sciloom.pretrain.hf_import import (
     HFCheckpoint,
@@ -46,6 +45,7 @@ from sciloom.pretrain.hf_import import (
     mcore_to_hf,
     save_hf_checkpoint,
 )
+from sciloom.pretrain.layers import gpt_block_spec
 from sciloom.pretrain.metrics import MetricsLogger, StepMetrics, flops_per_token
 from sciloom.pretrain.model_spec import (
     ModelShape,
@@ -101,6 +101,7 @@ class Trainer:
             sequence_parallel=cfg.parallel.sequence_parallel, recompute=cfg.model.recompute,
             cpu_init=cfg.launch.backend == "gloo",
         )  # fmt: skip
+        self._load_from = self._checkpoint_to_load()
         self.model = self._build_model()
         self.optimizer, self.scheduler = self._build_optimizer()
         c = self.model_config
@@ -133,11 +134,11 @@ class Trainer:
 
         cfg, lay = self.cfg, self.layout
         model = GPTModel(
-            config=self.model_config, transformer_layer_spec=gpt_layer_spec(cfg.model.attention),
+            config=self.model_config, transformer_layer_spec=gpt_block_spec(self.model_config, cfg.model.attention),
             pre_process=lay.is_first_stage, post_process=lay.is_last_stage,
             **gpt_model_kwargs(self.shape, self.padded_vocab, cfg.training.seq_length),
         )  # fmt: skip
-        if self.hf_shape is not None:
+        if self.hf_shape is not None and self._load_from is None:  # a checkpoint overwrites them anyway
             source = HFCheckpoint(cfg.model.hf_checkpoint)
             n = load_into_model(model, source.__getitem__, self.hf_shape, self.shape.vocab_size, self.padded_vocab,
                                 lay.tp_rank, lay.tp, lay.layer_offset(self.shape.num_hidden_layers))  # fmt: skip
@@ -174,22 +175,30 @@ class Trainer:
             wsd_decay_steps=self.cfg.wsd_decay_iters if style == "WSD" else None,
             lr_wsd_decay_style=o.wsd_decay_style if style == "WSD" else None,
         )  # fmt: skip
+        # Megatron-LM runs iteration 1 at the schedule's step 0 (LR 0 under warm-up); here step n
+        # uses the schedule at n, so warm-up peaks at step `warmup_iters` and no step is wasted
+        scheduler.step(increment=1)
         return optimizer, scheduler
 
-    def _resume(self) -> None:
-        """Resume from checkpoint.dir, else start from checkpoint.load (another run), else fresh."""
+    def _checkpoint_to_load(self) -> tuple[Path, bool] | None:
+        """(folder, with optimizer): resume from checkpoint.dir, else start from checkpoint.load."""
         own = self.cfg.checkpoint_dir
         if ckpt.latest_step(own) is not None:
-            progress = ckpt.load_checkpoint(own, self.model, self.optimizer, self.scheduler, self.layout)
-            self.step, self.consumed_samples = progress["step"], progress["consumed_samples"]
-        elif self.cfg.checkpoint.load:
-            keep = self.cfg.checkpoint.load_optimizer
-            progress = ckpt.load_checkpoint(Path(self.cfg.checkpoint.load), self.model, self.optimizer,
-                                            self.scheduler, self.layout, load_optimizer=keep)  # fmt: skip
-            if keep:
+            return own, True
+        if self.cfg.checkpoint.load:
+            return Path(self.cfg.checkpoint.load), self.cfg.checkpoint.load_optimizer
+        return None
+
+    def _resume(self) -> None:
+        if self._load_from is not None:
+            folder, keep = self._load_from
+            progress = ckpt.load_checkpoint(
+                folder, self.model, self.optimizer, self.scheduler, self.layout, load_optimizer=keep
+            )
+            if keep:  # else: weights only, a fresh schedule from step 0
                 self.step, self.consumed_samples = progress["step"], progress["consumed_samples"]
         self._last_saved_step = self.step if self.step else None
-        self._resumed = self.step > 0 or self.cfg.checkpoint.load is not None
+        self._resumed = self._load_from is not None
 
     def _build_data(self) -> None:
         t = self.cfg.training

@@ -24,7 +24,6 @@ import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
 
-from sciloom.pretrain.attention import gpt_layer_spec  # noqa: E402
 from sciloom.pretrain.hf_import import (  # noqa: E402
     HFCheckpoint,
     gather_full_state,
@@ -33,6 +32,7 @@ from sciloom.pretrain.hf_import import (  # noqa: E402
     mcore_to_hf,
     save_hf_checkpoint,
 )
+from sciloom.pretrain.layers import gpt_block_spec  # noqa: E402
 from sciloom.pretrain.model_spec import (  # noqa: E402
     gpt_model_kwargs,
     load_hf_shape,
@@ -96,7 +96,7 @@ def run_case(name, cls, hf_cfg, added, attention, root: Path) -> dict:
     tc = transformer_config(target, tp=1, pp=1, dtype="fp32", cpu_init=True)
     from megatron.core.models.gpt import GPTModel
 
-    model = GPTModel(config=tc, transformer_layer_spec=gpt_layer_spec(attention), pre_process=True,
+    model = GPTModel(config=tc, transformer_layer_spec=gpt_block_spec(tc, attention), pre_process=True,
                      post_process=True, **gpt_model_kwargs(target, padded, 64)).eval()  # fmt: skip
     source = HFCheckpoint(folder)
     load_into_model(model, source.__getitem__, shape, vocab, padded, 0, 1, 0)
