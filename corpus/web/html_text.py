@@ -75,6 +75,9 @@ def _drop_noise(root: etree._Element) -> None:
 
     tags = [t for t in MANUALLY_CLEANED if t not in ("form", "figure")]
     etree.strip_elements(root, *tags, with_tail=False)
+    # Sub/superscripts left after math recovery (ordinals, footnote marks) are inline text;
+    # unwrapped, trafilatura's fallbacks cannot set them on lines of their own.
+    etree.strip_tags(root, "sub", "sup")
 
 
 def _title(root: etree._Element) -> str | None:
