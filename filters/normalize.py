@@ -55,6 +55,9 @@ _CLASS[ord("\\")] = 2
 for _c in OPERATORS.encode():
     _CLASS[_c] = 3
 
+_LOWER = np.arange(256, dtype=np.uint8)
+_LOWER[ord("A") : ord("Z") + 1] += 32
+
 _BASE = np.uint64(0x100000001B3)  # FNV prime: odd, so invertible mod 2^64
 _BASE_INV = np.uint64(pow(0x100000001B3, -1, 1 << 64))
 _pow_cache: dict[str, np.ndarray] = {}
@@ -121,10 +124,13 @@ def token_hashes_and_letters(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarr
 
 def _tokenize(texts: Sequence[str], letters: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     # NUL separates documents: it is a separator byte, so no token spans two documents.
-    if any("\x00" in t for t in texts):
-        texts = [t.replace("\x00", " ") for t in texts]
-    joined = normalize_text("\x00".join(texts)).encode("utf-8", errors="surrogatepass")
-    buf = np.frombuffer(joined, dtype=np.uint8)
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != max(0, len(texts) - 1):
+        joined = "\x00".join(t.replace("\x00", " ") for t in texts)
+    if joined.isascii():  # O(1) in CPython; lower-casing ASCII bytes in numpy beats str.lower
+        buf = np.take(_LOWER, np.frombuffer(joined.encode("ascii"), dtype=np.uint8))
+    else:
+        buf = np.frombuffer(normalize_text(joined).encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
     n = len(buf)
     cls = np.take(_CLASS, buf)
     word = cls == 1
