@@ -37,6 +37,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         k.add_argument("--timeout", type=float, default=5.0, help="sandbox time limit per program (s)")
         k.add_argument("--memory-mb", type=int, default=512, help="sandbox memory limit per program (MiB)")
         k.add_argument("--format", default="auto", help="ingest: metamathqa, mathinstruct, prm800k or auto")
+        k.add_argument(
+            "--completion-field", default="completion", help="rft: field holding the sampled completion(s)"
+        )
+        k.add_argument(
+            "--task", choices=("gsm8k", "math"), default="gsm8k", help="rft: how answers are compared"
+        )
         k.set_defaults(func=run)
     a = kinds.add_parser("arith", help="generate MathGLM-style step-by-step arithmetic")
     add_stage_arguments(a, inputs=False)
@@ -61,6 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if args.kind == "arith":
         config = PromptsConfig(count=args.count, difficulty=args.difficulty)
         files: list[str] = []
+    elif args.kind == "rft":
+        config = PromptsConfig(
+            rft_question_field=args.question_field or "question",
+            rft_completion_field=args.completion_field,
+            rft_answer_field=args.answer_field or "answer",
+            rft_task=args.task,
+        )
+        files = resolve_inputs(args.inputs, accept=is_problem_file)
     else:
         config = PromptsConfig(
             layout=args.layout,

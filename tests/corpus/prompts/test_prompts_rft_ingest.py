@@ -176,3 +176,22 @@ def test_config_errors_name_the_field():
         PromptsConfig(layout="gsm9k")
     with pytest.raises(RecipeError, match="prompts.variants"):
         PromptsConfig(variants=0)
+
+
+def test_cli_prompts_rft_and_work_write_stage_folders(shared_data, repo_root, tmp_path):
+    from sciloom.corpus.cli.main import main
+    from sciloom.manifests.schema import load_manifest
+
+    rows = [
+        {"q": r["question"], "sample": r["completion"], "ref": r["answer"]}
+        for r in sampled_completions(shared_data)
+    ]
+    path = write_jsonl(tmp_path / "s.jsonl", rows)
+    out = tmp_path / "rft"
+    argv = ["prompts", "rft", str(path), "--question-field", "q", "--completion-field", "sample"]
+    assert main([*argv, "--answer-field", "ref", "--out", str(out)]) == 0
+    assert load_manifest(out).totals.docs["kept"] == 40
+    work = tmp_path / "work"
+    assert main(["prompts", "work", str(repo_root / "corpus/sample/problems"), "--out", str(work)]) == 0
+    t = load_manifest(work).totals  # the MATH-style file has no calculations to run
+    assert t.docs["kept"] == 14 and t.dropped_reasons == {"no_calculations": 6}
