@@ -120,7 +120,8 @@ class MathRecovery:
 
     # -- placeholder bookkeeping -------------------------------------------------------------------
     def _token(self, latex: str, display: bool, kind: str) -> str:
-        latex = latex.strip()
+        latex, delimited_display = _strip_delimiters(latex.strip())
+        display = display or delimited_display
         m = DISPLAYSTYLE.match(latex)
         if m:
             latex = m.group(1).strip()
@@ -291,7 +292,13 @@ class MathRecovery:
             src = el.get("src") or el.get("data-src") or el.get("data-lazy-src") or ""
             latex = tex_from_image(src, el.get("alt") or "", _classes(el), el.get("title") or "")
             if latex:
-                display = latex.lstrip().startswith("\\displaystyle") or _own_line(el)
+                cls = " ".join(_classes(el)).lower()
+                display = (
+                    latex.lstrip().startswith("\\displaystyle")
+                    or "center" in cls
+                    or "display" in cls
+                    or _own_line(el)
+                )
                 self._replace_formula(el, latex, display, "image")
 
     def _data_attributes(self, root: etree._Element) -> None:
@@ -385,6 +392,18 @@ def _stripped_katex_tex(text: str) -> str:
     while lines and "\\" in lines[-1] and len(lines[-1]) > 2:
         out.insert(0, lines.pop())
     return " ".join(out)
+
+
+def _strip_delimiters(latex: str) -> tuple[str, bool]:
+    """Sources that carry their own delimiters (AoPS `alt="$x^2$"`, editors' `data-tex="\\[..\\]"`):
+    drop them; `$$`/`\\[` make the formula display."""
+    for o, c, display in (("$$", "$$", True), ("\\[", "\\]", True), ("\\(", "\\)", False), ("$", "$", False)):
+        if len(latex) > len(o) + len(c) and latex.startswith(o) and latex.endswith(c):
+            inner = latex[len(o) : -len(c)]
+            if o == "$" and "$" in inner:
+                break  # `$a$ and $b$` is two formulas, not one delimited one
+            return inner.strip(), display
+    return latex, False
 
 
 def _xpath_literal(ch: str) -> str:

@@ -37,6 +37,8 @@ MATH_CLASSES = {
     "formula",
     "latexrender",
     "ql-img-inline-formula",
+    "ql-img-displayed-equation",
+    "latexcenter",
 }
 BR = re.compile(r"<br\s*/?>", re.I)
 TEXISH = re.compile(r"\\[A-Za-z]+|[\^_=]|[{}]")

@@ -145,3 +145,18 @@ def test_sub_sup_become_scripts_but_ordinals_and_footnotes_stay_text() -> None:
     text = extract_page(html).text
     assert "1st of May" in text and "AcmeTM" in text and "note[3]" in text
     assert "x^2" in text and "a_{n+1}" in text and "H_2O" in text
+
+
+def test_sources_that_carry_their_own_delimiters_are_unwrapped() -> None:
+    html = (
+        '<html><body><article><p>Let <img class="latex" alt="$x^2+1$" src="//latex.example.org/a.png"> be prime, '
+        'and</p><p><img class="latexcenter" alt="\\[\\sum_{k=1}^n k\\]" src="//latex.example.org/b.png"></p>'
+        '<p>then <span data-tex="\\(y\\)">y</span> we are done with this proof of the claim.</p></article></body></html>'
+    )
+    page = extract_page(html)
+    assert [(f.latex, f.display) for f in page.formulas] == [
+        ("x^2+1", False),
+        (r"\sum_{k=1}^n k", True),
+        ("y", False),
+    ]
+    assert "$$$" not in page.text
