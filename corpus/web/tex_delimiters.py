@@ -71,8 +71,9 @@ RENDERER = re.compile(
     r"MathJax(\.js|\.Hub|\s*=|-full|@\d|/\d|\.config)|mathjax@|tex-(mml-)?(chtml|svg)|katex(\.min)?\.js|auto-render|x-mathjax-config",
     re.I,
 )
-INLINE_CONFIG = re.compile(r"""["']?inlineMath["']?\s*:\s*\[""")
-DISPLAY_CONFIG = re.compile(r"""["']?displayMath["']?\s*:\s*\[""")
+# `inlineMath: [[...], ...]` (MathJax 2/3) or `inlineMath: {'[+]': [[...]]}` (MathJax 4).
+INLINE_CONFIG = re.compile(r"""["']?inlineMath["']?\s*:\s*[\[{]""")
+DISPLAY_CONFIG = re.compile(r"""["']?displayMath["']?\s*:\s*[\[{]""")
 PAIR = re.compile(r"""\[\s*(["'])(.*?)(?<!\\)\1\s*,\s*(["'])(.*?)(?<!\\)\3\s*\]""")
 KATEX_DELIM = re.compile(
     r"""\{\s*left\s*:\s*(["'])(.*?)(?<!\\)\1\s*,\s*right\s*:\s*(["'])(.*?)(?<!\\)\3\s*,\s*display\s*:\s*(true|false)""",
@@ -82,7 +83,7 @@ ASCIIMATH = re.compile(r"asciimath|AM_(HTMLorMML|CHTML|SVG)|math/asciimath|ASCII
 
 
 def _js_array(code: str, start: int) -> str:
-    """The JS array literal opening at code[start] (`[`), quotes respected, brackets balanced."""
+    """The JS array or object literal opening at code[start], quotes respected, brackets balanced."""
     depth, quote, i = 0, "", start
     while i < len(code):
         ch = code[i]
@@ -93,9 +94,9 @@ def _js_array(code: str, start: int) -> str:
                 quote = ""
         elif ch in "'\"":
             quote = ch
-        elif ch == "[":
+        elif ch in "[{":
             depth += 1
-        elif ch == "]":
+        elif ch in "]}":
             depth -= 1
             if depth == 0:
                 return code[start : i + 1]

@@ -70,3 +70,8 @@ def test_bbcode_always_recognised() -> None:
         ("x", False),
         ("y", False),
     ]
+
+
+def test_mathjax4_object_form_of_the_config_is_read() -> None:
+    code = "MathJax = { tex: { inlineMath: {'[+]': [['$', '$']]}, displayMath: [['\\\\[', '\\\\]']] } };"
+    assert page_delimiters([code], []).dollar == "config"
