@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import time
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,11 +59,12 @@ PROMPT_MARK = '"prompt_kind"'  # prompt documents carry metadata.prompt_kind (pr
 @dataclass
 class Scan:
     """Pass 1 results: per mix source, tokens and bytes per document in encounter order; per
-    input file, the mix source of each of its rows (in file order)."""
+    input file, the mix source of its rows (one name when all rows go to one source, the
+    common case, else one name per row)."""
 
-    tokens: dict[str, list[int]] = field(default_factory=dict)
-    nbytes: dict[str, list[int]] = field(default_factory=dict)
-    routes: list[tuple[str, list[str]]] = field(default_factory=list)  # (file, source per row)
+    tokens: dict[str, array] = field(default_factory=dict)
+    nbytes: dict[str, array] = field(default_factory=dict)
+    routes: list[tuple[str, str | list[str]]] = field(default_factory=list)
     prompt_sources: set[str] = field(default_factory=set)
 
 
@@ -79,23 +81,30 @@ def _scan(
     qlog: QuarantineLog,
     counts: dict[str, Counts],
 ) -> Scan:
-    """Pass 1: route and count every document; a file that cannot be read is quarantined whole."""
+    """Pass 1: route and count every document; a file that cannot be read is quarantined whole.
+
+    Memory: a batch of texts at a time, and 16 bytes per document (token and byte counts).
+    """
     scan = Scan()
     for key in sorted(inputs_by_source):
         for path in inputs_by_source[key]:
-            texts: list[str] = []
             sources: list[str] = []
-            toks: list[int] = []
+            toks, nbytes = array("q"), array("q")
+            batch: list[str] = []
+            prompt_sources: set[str] = set()
             try:
                 for row in iter_rows(path):
+                    text = row["text"] if isinstance(row["text"], str) else str(row["text"])
                     source = _route(row, key, weighted)
                     sources.append(source)
-                    texts.append(row["text"] if isinstance(row["text"], str) else str(row["text"]))
+                    nbytes.append(len(text.encode("utf-8", errors="surrogatepass")))
                     if PROMPT_MARK in str(row.get("metadata") or "") or "prompt_kind" in row:
-                        scan.prompt_sources.add(source)
-                    if len(texts) - len(toks) >= COUNT_BATCH:
-                        toks.extend(counter.count(texts[len(toks) :]))
-                toks.extend(counter.count(texts[len(toks) :]))
+                        prompt_sources.add(source)
+                    batch.append(text)
+                    if len(batch) >= COUNT_BATCH:
+                        toks.extend(counter.count(batch))
+                        batch = []
+                toks.extend(counter.count(batch))
             except InputError as err:
                 size = os.path.getsize(path) if os.path.exists(path) else 0
                 c = counts.setdefault(key, Counts())
@@ -104,10 +113,12 @@ def _scan(
                 qlog.add(input=path, reason=err.reason, detail=err.detail, source=key)
                 logger.warning("mix: quarantined %s: %s %s", path, err.reason, err.detail)
                 continue
-            for source, text, n in zip(sources, texts, toks):
-                scan.tokens.setdefault(source, []).append(n)
-                scan.nbytes.setdefault(source, []).append(len(text.encode("utf-8", errors="surrogatepass")))
-            scan.routes.append((path, sources))
+            scan.prompt_sources |= prompt_sources
+            for source, n, b in zip(sources, toks, nbytes):
+                scan.tokens.setdefault(source, array("q")).append(n)
+                scan.nbytes.setdefault(source, array("q")).append(b)
+            distinct = set(sources)
+            scan.routes.append((path, sources[0] if len(distinct) == 1 else sources))
     return scan
 
 
@@ -116,9 +127,9 @@ def _materialise(plans: dict[str, SourcePlan], scan: Scan, out_dir: Path, seed: 
     spill = BucketSpill(out_dir / SPILL_DIR, num_shards)
     position = dict.fromkeys(plans, 0)
     try:
-        for path, sources in scan.routes:
-            rows = iter_rows(path)
-            for source, row in zip(sources, rows, strict=False):
+        for path, route in scan.routes:
+            for i, row in enumerate(iter_rows(path)):
+                source = route if isinstance(route, str) else route[i]
                 index = position[source]
                 position[source] += 1
                 n = plans[source].copies[index]

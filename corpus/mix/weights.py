@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sciloom.corpus.errors import RecipeError
@@ -104,7 +105,7 @@ def mix_size(config: MixConfig, shares: dict[str, float], available: dict[str, i
     return float(config.total_tokens)
 
 
-def choose_copies(doc_tokens: list[int], target: float, rng: random.Random) -> list[int]:
+def choose_copies(doc_tokens: Sequence[int], target: float, rng: random.Random) -> list[int]:
     """Copies per document so their tokens sum as close to `target` as documents allow."""
     available = sum(doc_tokens)
     copies = [0] * len(doc_tokens)
@@ -132,7 +133,7 @@ def choose_copies(doc_tokens: list[int], target: float, rng: random.Random) -> l
 
 
 def plan_for_size(
-    doc_tokens: dict[str, list[int]], shares: dict[str, float], size: float, seed: int
+    doc_tokens: Mapping[str, Sequence[int]], shares: dict[str, float], size: float, seed: int
 ) -> dict[str, SourcePlan]:
     """Copies per document of every source for a mix of `size` tokens."""
     plans = {}
@@ -156,7 +157,10 @@ def share_error(plans: dict[str, SourcePlan]) -> float:
 
 
 def plan_mix(
-    config: MixConfig, doc_tokens: dict[str, list[int]], seed: int, detected_prompts: list[str] | None = None
+    config: MixConfig,
+    doc_tokens: Mapping[str, Sequence[int]],
+    seed: int,
+    detected_prompts: list[str] | None = None,
 ) -> dict[str, SourcePlan]:
     """The copy plan of every source with inputs (sources with weight 0 get all-zero copies).
 
