@@ -51,7 +51,8 @@ class MixConfig:
     prompt_sources: list[str] | None = None  # which sources are prompt data (default: the preset's)
     missing_sources: str = "error"  # a weighted source without inputs: "error" or "renormalize"
     seed: int | None = None  # shuffle and subsampling seed; None = the stage run's seed
-    docs_per_shard: int = 50_000  # output shard size in documents
+    docs_per_shard: int = 50_000  # output shard size in documents, at most
+    max_shard_mb: int = 256  # output shard size in MiB of text, at most (the shuffle holds one in memory)
     bytes_per_token: float = BYTES_PER_TOKEN_ESTIMATE  # token estimate when no tokenizer is given
 
     def __post_init__(self) -> None:
@@ -75,6 +76,8 @@ class MixConfig:
             )
         if self.docs_per_shard < 1:
             raise RecipeError(f"mix.docs_per_shard: must be >= 1, got {self.docs_per_shard}")
+        if self.max_shard_mb < 1:
+            raise RecipeError(f"mix.max_shard_mb: must be >= 1, got {self.max_shard_mb}")
         if self.bytes_per_token <= 0:
             raise RecipeError(f"mix.bytes_per_token: must be > 0, got {self.bytes_per_token}")
         if not self.base_weights():

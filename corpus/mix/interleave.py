@@ -8,8 +8,9 @@ Prompt documents therefore land spread through the pretraining stream at their p
 instead of in blocks.
 
 Materialising is an external shuffle: one read pass spills each copy's row to its shard's
-bucket file (JSON lines with the key), then each bucket is sorted by key and written as a
-Parquet shard. Memory holds one bucket at a time.
+bucket file (JSON lines with the key, appended in buffered rounds), then each bucket is sorted
+by key and written as a Parquet shard. Memory holds the write buffer (64 MiB) and one bucket,
+whose size `MixConfig.docs_per_shard` and `max_shard_mb` bound.
 """
 
 from __future__ import annotations
@@ -34,21 +35,41 @@ def copy_key(seed: int, source: str, index: int, copy: int) -> int:
 
 
 class BucketSpill:
-    """Per-shard bucket files under `tmp_dir`: `add(key, row)`, then `shards()` in key order."""
+    """Per-shard bucket files under `tmp_dir`: `add(key, row)`, then `sorted_rows(shard)`.
 
-    def __init__(self, tmp_dir: str | os.PathLike, num_shards: int) -> None:
+    Lines are buffered in memory and appended to their bucket files in rounds of about
+    `flush_bytes`, so at most one bucket file is open at a time whatever the shard count.
+    """
+
+    def __init__(
+        self, tmp_dir: str | os.PathLike, num_shards: int, flush_bytes: int = 64 * 1024 * 1024
+    ) -> None:
         self.dir = Path(tmp_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.num_shards = num_shards
-        self._files = [open(self.dir / f"{i:05d}.jsonl", "w", encoding="utf-8") for i in range(num_shards)]
+        self.flush_bytes = flush_bytes
+        self._buffers: dict[int, list[str]] = {}
+        self._buffered = 0
+        for i in range(num_shards):
+            (self.dir / f"{i:05d}.jsonl").touch()
 
     def add(self, key: int, row: dict[str, Any]) -> None:
         shard = key % self.num_shards
-        self._files[shard].write(json.dumps([key // self.num_shards, row], ensure_ascii=False) + "\n")
+        line = json.dumps([key // self.num_shards, row], ensure_ascii=False) + "\n"
+        self._buffers.setdefault(shard, []).append(line)
+        self._buffered += len(line)
+        if self._buffered >= self.flush_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        for shard, lines in sorted(self._buffers.items()):
+            with open(self.dir / f"{shard:05d}.jsonl", "a", encoding="utf-8") as fh:
+                fh.writelines(lines)
+        self._buffers.clear()
+        self._buffered = 0
 
     def close(self) -> None:
-        for fh in self._files:
-            fh.close()
+        self.flush()
 
     def sorted_rows(self, shard: int) -> Iterator[dict[str, Any]]:
         path = self.dir / f"{shard:05d}.jsonl"

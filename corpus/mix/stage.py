@@ -243,7 +243,12 @@ def run_mix_stage(
                     c.add("added", n - 1, (n - 1) * b, EPOCH_REPEAT)
     check_invariant(run.name, counts)
     total_docs = sum(p.realised_docs for p in plans.values())
-    num_shards = max(1, math.ceil(total_docs / config.docs_per_shard))
+    total_bytes = sum(c.bytes["kept"] for c in counts.values())
+    num_shards = max(
+        1,
+        math.ceil(total_docs / config.docs_per_shard),
+        math.ceil(total_bytes / (config.max_shard_mb * 2**20)),
+    )
     _materialise(plans, scan, out_dir, seed, num_shards)
     manifest = StageManifest(
         stage=run.name,
