@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-BIBITEM = re.compile(r"\\bibitem\s*(?:\[((?:[^\[\]{}]|\{[^{}]*\})*)\])?\s*\{([^{}]*)\}")
+BIBITEM_START = re.compile(r"\\bibitem(?![A-Za-z@])\s*")
 BIB_ENTRY = re.compile(r"@([A-Za-z]+)\s*[{(]\s*([^,\s]+)\s*,")
 BIBLATEX_ENTRY = re.compile(r"\\entry\s*\{([^{}]+)\}\s*\{[^{}]*\}\s*\{[^{}]*\}(.*?)\\endentry", re.DOTALL)
 BIBLATEX_FIELD = re.compile(r"\\field\s*\{title\}\s*\{")
@@ -51,13 +51,44 @@ def balanced_group(text: str, start: int) -> tuple[str, int]:
     return text[start + 1 :], len(text)
 
 
+@dataclass(frozen=True)
+class BibItem:
+    start: int  # of `\bibitem`
+    body: int  # first character after `{key}`
+    key: str
+
+
+def find_bibitems(latex: str) -> list[BibItem]:
+    """`\\bibitem[label]{key}` headers; the label may nest braces (`[{\\citenamefont{A}(2005{b})}]`)."""
+    items = []
+    for m in BIBITEM_START.finditer(latex):
+        pos = m.end()
+        if latex.startswith("[", pos):
+            depth = 0
+            for x in range(pos + 1, len(latex)):
+                c = latex[x]
+                depth += (c == "{") - (c == "}")
+                if c == "]" and depth == 0:
+                    pos = x + 1
+                    break
+            else:
+                continue
+        while pos < len(latex) and latex[pos] in " \t\n":
+            pos += 1
+        if not latex.startswith("{", pos):
+            continue
+        key, end = balanced_group(latex, pos)
+        items.append(BibItem(m.start(), end, key))
+    return items
+
+
 def parse_bibitems(latex: str, to_text: Callable[[str], str]) -> dict[str, Reference]:
     """`\\bibitem[label]{key} ...` entries of a thebibliography environment."""
     refs: dict[str, Reference] = {}
-    matches = list(BIBITEM.finditer(latex))
+    matches = find_bibitems(latex)
     for i, m in enumerate(matches):
-        end = matches[i + 1].start() if i + 1 < len(matches) else len(latex)
-        raw = latex[m.end() : end]
+        end = matches[i + 1].start if i + 1 < len(matches) else len(latex)
+        raw = latex[m.body : end]
         stop = raw.find("\\end{thebibliography}")
         raw = raw[:stop] if stop >= 0 else raw
         blocks = [to_text(b).strip(" \n.,;") for b in re.split(r"\\newblock\b", raw)]
@@ -69,7 +100,7 @@ def parse_bibitems(latex: str, to_text: Callable[[str], str]) -> dict[str, Refer
             else ""
         )
         author = first_surname(blocks[0]) if title and blocks else ""
-        for key in m.group(2).split(","):
+        for key in m.key.split(","):
             key = key.strip()
             if key:
                 refs[key] = Reference(key, title.strip(" .,"), author, text)

@@ -42,6 +42,7 @@ PDFPAGES_WRAPPER = "pdfpages_wrapper"
 EMPTY_TEXT = "empty_text"
 EXTRACTION_ERROR = "extraction_error"
 TITLE = re.compile(r"\\title\s*(?:\[[^\]]*\])?\s*\{")
+PREAMBLE_ABSTRACT = re.compile(r"\\(?:abstract|Abstract)\s*\{")  # classes taking the abstract as an argument
 STAT_PREFIX = "arxiv_"
 
 
@@ -73,7 +74,12 @@ def extract_submission(sub: Submission, config: ArxivConfig) -> Extraction:
     converter.refs = collect_references(tree, expanded, converter.text_of)
     converted = converter.convert(body)
     title = _title(preamble, converter)
-    text = (f"# {title}\n\n" if title and title not in converted.text[:500] else "") + converted.text
+    abstract = _preamble_abstract(preamble, converter) if "## Abstract" not in converted.text else ""
+    text = (
+        (f"# {title}\n\n" if title and title not in converted.text[:500] else "")
+        + (f"## Abstract\n\n{abstract}\n\n" if abstract else "")
+        + converted.text
+    )
 
     words = len(re.findall(r"[A-Za-z]{2,}", re.sub(r"\$[^$]*\$", " ", converted.text)))
     if "\\includepdf" in body and words < config.min_pdfpages_words:
@@ -141,6 +147,16 @@ def _title(preamble: str, converter: LatexToText) -> str:
     from sciloom.corpus.arxiv.bibliography import balanced_group
 
     m = TITLE.search(preamble)
+    if m is None:
+        return ""
+    group, _ = balanced_group(preamble, m.end() - 1)
+    return converter.text_of(group)
+
+
+def _preamble_abstract(preamble: str, converter: LatexToText) -> str:
+    from sciloom.corpus.arxiv.bibliography import balanced_group
+
+    m = PREAMBLE_ABSTRACT.search(preamble)
     if m is None:
         return ""
     group, _ = balanced_group(preamble, m.end() - 1)

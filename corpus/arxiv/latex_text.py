@@ -24,7 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sciloom.corpus.arxiv.bibliography import BIBITEM, Reference, balanced_group
+from sciloom.corpus.arxiv.bibliography import Reference, balanced_group, find_bibitems
 from sciloom.corpus.markup import END_REF, START_REF
 
 BIBLIOGRAPHY_COMMAND = "SciloomBibliography"  # placed by the includer where references go
@@ -87,8 +87,9 @@ INLINE_HEADINGS = frozenset({"paragraph", "subparagraph"})
 CITES = frozenset(
     "cite cite* citep citep* citet citet* citealp citealt citeauthor citeyear citeyearpar parencite "
     "textcite autocite autocites footcite Cite Citep Citet Parencite Textcite citenum smartcite "
-    "supercite fullcite".split()
+    "supercite fullcite onlinecite citeA citeN citeNP citeasnoun shortcite citealias".split()
 )
+CITE_LIKE = re.compile(r"[Cc]ite(?:[pt]|al[pt]|year(?:par)?|author|num)?s?\*?")  # natbib/biblatex variants
 REFS = frozenset("ref eqref autoref cref Cref pageref vref nameref subref".split())
 # name -> (optional args, mandatory args, index of the argument kept or None)
 ARGS: dict[str, tuple[int, int, int | None]] = {
@@ -156,6 +157,16 @@ ARGS: dict[str, tuple[int, int, int | None]] = {
     "newtheorem": (1, 2, None),
     "end": (0, 1, None),
     "rule": (1, 2, None),
+    # revtex/natbib .bbl markup: `\bibinfo{author}{A. Smith}` keeps the value, not the field name.
+    "bibinfo": (0, 2, 1),
+    "bibfield": (0, 2, 1),
+    "BibitemShut": (0, 1, None),
+    "bibAnnoteFile": (1, 1, None),
+    "bibAnnote": (1, 2, None),
+    "foreignlanguage": (1, 2, 1),
+    "selectlanguage": (0, 1, None),
+    "Eprint": (1, 2, 1),
+    "eprint": (0, 1, 0),
     "vskip": (0, 0, None),
     "renewcommand": (1, 2, None),
     "newcommand": (1, 2, None),
@@ -379,7 +390,7 @@ class LatexToText:
             if title is not None:
                 out.append(f"\n\n# {self.text_of(title)}\n\n")
             return j
-        if base in CITES or (base.lower().startswith("cite") and _group_follows(s, j)):
+        if base in CITES or (CITE_LIKE.fullmatch(base) and _group_follows(s, j)):
             return self._cite(s, j, out)
         if base in REFS:
             group, k = _group_at(s, j)
@@ -597,10 +608,10 @@ class LatexToText:
 
     def _bib_environment(self, body: str) -> str:
         entries = []
-        matches = list(BIBITEM.finditer(body))
+        matches = find_bibitems(body)
         for k, m in enumerate(matches):
-            end = matches[k + 1].start() if k + 1 < len(matches) else len(body)
-            text = self.text_of(body[m.end() : end])
+            end = matches[k + 1].start if k + 1 < len(matches) else len(body)
+            text = self.text_of(body[m.body : end])
             if text:
                 entries.append(text)
         if not entries:

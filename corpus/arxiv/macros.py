@@ -69,7 +69,11 @@ PROTECTED = frozenset(
         "subimport bibliography bibitem printbibliography appendix cite citep citet citealp citealt "
         "citeauthor citeyear parencite textcite autocite nocite emph textbf textit newcommand renewcommand "
         "providecommand def let newenvironment renewenvironment documentclass usepackage par "
-        "operatorname includegraphics"
+        "operatorname includegraphics "
+        # TeX primitives: `\expandafter\def\csname x\endcsname` must not turn \csname into a macro.
+        "csname endcsname expandafter noexpand relax the number romannumeral begingroup endgroup "
+        "everypar global long edef gdef xdef else fi or if ifx afterassignment aftergroup string "
+        "catcode futurelet uppercase lowercase"
     ).split()
 )
 PROTECTED_ENVS = frozenset(

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from sciloom.corpus.arxiv.archive import FailedSubmission, Submission, read_submission
+from sciloom.corpus.arxiv.archive import read_submission
 from sciloom.corpus.arxiv.comments import conditional_switches, strip_comments, strip_conditionals
 from sciloom.corpus.arxiv.config import ArxivConfig
 from sciloom.corpus.arxiv.encoding import decode
@@ -299,4 +299,17 @@ def _device(name: str) -> tarfile.TarInfo:
     return info
 
 
-__all__ = ["FailedSubmission", "Submission"]
+def test_abstract_given_as_a_preamble_argument_is_kept() -> None:
+    text, _, _ = extract({"main.tex": doc("\\section{One} Body.", pre="\\abstract{We prove $x=1$.}")})
+    assert text.startswith("## Abstract\n\nWe prove $x=1$.\n\n## One")
+
+
+def test_bibitem_labels_with_nested_braces() -> None:
+    body = (
+        "As shown \\cite{T05}.\\begin{thebibliography}{1}"
+        "\\bibitem[{\\citenamefont{Tiburzi}(2005{\\natexlab{a}})}]{T05}\\bibinfo{author}{B. Tiburzi}, "
+        "\\bibinfo{journal}{Phys. Rev.} \\textbf{\\bibinfo{volume}{D72}} (2005).\\end{thebibliography}"
+    )
+    text, _, signals = extract({"main.tex": doc(body)})
+    assert signals["num_cites_resolved"] == 1
+    assert "[START_REF] B. Tiburzi, Phys. Rev. D72 (2005)[END_REF]" in text
