@@ -1,7 +1,8 @@
 """`sciloom mix INPUT... --out OUT --preset minerva`: mix sources at token shares into one stream.
 
 Each INPUT is `NAME=PATH` (PATH a stage folder, file, folder or glob) or a PATH whose name
-(folder or file stem) is the source name. Weights come from `--preset` and `--weight NAME=W`.
+(folder or file stem) is the source name. Settings come from a recipe's `[mix]` table
+(`--recipe`) and the options, which override its keys (`--weight NAME=W`, `--preset`, ...).
 """
 
 from __future__ import annotations
@@ -33,8 +34,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--prompt-source", action="append", default=None, metavar="NAME", help="a prompt-data source"
     )
-    p.add_argument("--missing-sources", choices=("error", "renormalize"), default="error")
-    p.add_argument("--docs-per-shard", type=int, default=50_000, help="output shard size (documents)")
+    p.add_argument("--missing-sources", choices=("error", "renormalize"), default=None)
+    p.add_argument("--docs-per-shard", type=int, default=None, help="output shard size (documents)")
+    p.add_argument(
+        "--recipe",
+        metavar="TOML",
+        help="take the [mix] table of a recipe (or of any TOML file); the options above override its keys",
+    )
     p.add_argument(
         "--tokenizer-model", help="SentencePiece .model for token counts (default: bytes/4 estimate)"
     )
@@ -71,21 +77,45 @@ def inputs_by_source(inputs: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def _recipe_mix_table(path: str) -> dict:
+    import tomllib
+
+    from sciloom.corpus.errors import UsageError
+
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise UsageError(f"--recipe {path}: {err}") from err
+    table = data.get("mix")
+    if not isinstance(table, dict):
+        raise UsageError(f"--recipe {path}: no [mix] table")
+    return dict(table)
+
+
 def run(args: argparse.Namespace) -> int:
     from sciloom.corpus.mix.config import MixConfig
     from sciloom.corpus.mix.stage import run_mix_stage
+    from sciloom.corpus.strict_config import config_from_dict
 
-    config = MixConfig(
-        preset=args.preset,
-        weights=_pairs(args.weight, "weight"),
-        max_epochs=_pairs(args.max_epochs, "max-epochs"),
-        total_tokens=args.total_tokens,
-        prompt_fraction=args.prompt_fraction,
-        prompt_sources=args.prompt_source,
-        missing_sources=args.missing_sources,
-        docs_per_shard=args.docs_per_shard,
-        seed=args.seed,
-    )
+    table = _recipe_mix_table(args.recipe) if args.recipe else {}
+    overrides = {
+        "preset": args.preset,
+        "total_tokens": args.total_tokens,
+        "prompt_fraction": args.prompt_fraction,
+        "prompt_sources": args.prompt_source,
+        "missing_sources": args.missing_sources,
+        "docs_per_shard": args.docs_per_shard,
+    }
+    table.update({k: v for k, v in overrides.items() if v is not None})
+    for key, items, flag in (
+        ("weights", args.weight, "weight"),
+        ("max_epochs", args.max_epochs, "max-epochs"),
+    ):
+        if items:
+            table[key] = {**table.get(key, {}), **_pairs(items, flag)}
+    table.setdefault("seed", args.seed)
+    config = config_from_dict(MixConfig, table, "mix")
     manifest = run_mix_stage(
         inputs_by_source(args.inputs), config, stage_run(args, "mix"), args.tokenizer_model
     )

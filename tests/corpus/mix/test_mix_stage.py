@@ -278,3 +278,16 @@ def test_prompt_stages_feed_the_mix_at_the_prompt_fraction(repo_root, sources, t
     assert manifest.sources["work"].added_reasons["epoch_repeat"] > 0
     docs = list(read_documents(shard_files(tmp_path / "mix")))
     assert any("<work>" in d.text and d.metadata["source"] == "work" for d in docs)
+
+
+def test_cli_mix_reads_a_recipe_mix_table_and_rejects_unknown_keys(sources, repo_root, tmp_path):
+    args = [f"{k}={v[0]}" for k, v in minerva_inputs(sources).items()]
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('[mix]\npreset = "minerva"\nmax_epochs = { general = 2 }\n')
+    out = tmp_path / "mix"
+    assert main(["mix", *args, "--recipe", str(recipe), "--weight", "general=0.1", "--out", str(out)]) == 0
+    config = load_manifest(out).extra["mix"]["config"]
+    assert config["preset"] == "minerva" and config["max_epochs"] == {"general": 2.0}
+    assert config["weights"] == {"general": 0.1}
+    recipe.write_text('[mix]\npreset = "minerva"\nmax_epoch = 2\n')
+    assert main(["mix", *args, "--recipe", str(recipe), "--out", str(tmp_path / "bad")]) == 2
