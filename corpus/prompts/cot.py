@@ -9,7 +9,14 @@ LaTeX and `\\boxed{}`.
 from __future__ import annotations
 
 from sciloom.corpus.prompts.calculations import strip_annotations
-from sciloom.corpus.prompts.formatting import ANSWER, Draft, FormatError, Formatter, question_block
+from sciloom.corpus.prompts.formatting import (
+    ANSWER,
+    Draft,
+    FormatError,
+    Formatter,
+    answer_text,
+    question_block,
+)
 from sciloom.corpus.prompts.problems import Problem, strip_hash_line
 
 NO_RATIONALE = "no_rationale"
@@ -31,4 +38,4 @@ class CotFormatter(Formatter):
         steps = rationale(problem)
         if not steps:
             raise FormatError(NO_RATIONALE)
-        return [Draft(cot_text(problem.question, steps, problem.answer), {"answer": problem.answer})]
+        return [Draft(cot_text(problem.question, steps, answer_text(problem)), {"answer": problem.answer})]

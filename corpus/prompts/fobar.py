@@ -25,7 +25,14 @@ import random
 import re
 
 from sciloom.corpus.prompts.calculations import calculations, strip_annotations
-from sciloom.corpus.prompts.formatting import ANSWER, Draft, FormatError, Formatter, question_block
+from sciloom.corpus.prompts.formatting import (
+    ANSWER,
+    Draft,
+    FormatError,
+    Formatter,
+    answer_text,
+    question_block,
+)
 from sciloom.corpus.prompts.problems import Problem, strip_hash_line
 
 NO_MASKABLE_NUMBER = "no_maskable_number"
@@ -77,12 +84,6 @@ def verification(problem: Problem, var: str, value: str) -> str:
         f"Let's check the value {var} = {value}: with it, the question is solved as follows.\n{steps}\n"
         f"This gives {answer_text(problem)}, the stated answer.\nThe value of {var} is {value}."
     )
-
-
-def answer_text(problem: Problem) -> str:
-    """The stated answer in prose: a LaTeX answer (`\\frac{13}{12}`) goes between dollars."""
-    a = problem.answer
-    return f"${a}$" if problem.task == "math" and any(c in a for c in "\\^_{") else a
 
 
 def fobar_question(masked: str, problem: Problem, var: str) -> str:

@@ -53,3 +53,9 @@ class Formatter:
 
 def question_block(question: str) -> str:
     return f"{QUESTION}{question.strip()}\n\n"
+
+
+def answer_text(problem: Problem) -> str:
+    """The final answer in prose: a LaTeX answer (`\\frac{13}{12}`) goes between dollars."""
+    a = problem.answer
+    return f"${a}$" if problem.task == "math" and any(c in a for c in "\\^_{") else a
