@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -73,11 +74,11 @@ class RemovalJob:
 
 
 def _with_stage(prov_json: str, stage: str) -> str:
-    prov = json.loads(prov_json) if prov_json else {}
+    prov = orjson.loads(prov_json) if prov_json else {}
     stages = prov.setdefault("stages", [])
     if not stages or stages[-1] != stage:
         stages.append(stage)
-    return json.dumps(prov, ensure_ascii=False, sort_keys=True, default=str)
+    return orjson.dumps(prov, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
 def _arrow_table(path: str) -> pa.Table | None:
@@ -110,50 +111,56 @@ def _row_table(path: str, job: RemovalJob, result: ShardResult) -> pa.Table:
 
 
 def remove_from_shard(
-    job: RemovalJob, removed: dict[str, tuple[str, str, int]], boilerplate: np.ndarray
+    job: RemovalJob, removed: dict[str, tuple[str, str, int]], removed_ids: pa.Array, boilerplate: np.ndarray
 ) -> ShardResult:
     result = ShardResult()
     table = _arrow_table(job.path)
     if table is None:
         table = _row_table(job.path, job, result)
-    ids = table.column("id").to_pylist()
-    sources = table.column("source").to_pylist()
     nbytes = pc.binary_length(table.column("text").cast(pa.large_binary())).to_numpy(zero_copy_only=False)
-    keep = np.ones(len(ids), dtype=bool)
-    texts: list[str] | None = table.column("text").to_pylist() if len(boilerplate) else None
-    metas: list[str] | None = table.column("metadata").to_pylist() if len(boilerplate) else None
-    for i, doc_id in enumerate(ids):
-        src = sources[i]
-        result.add("in", src, int(nbytes[i]))
-        decision = removed.get(doc_id)
-        if decision is not None:
-            reason, cluster, size = decision
-            keep[i] = False
-            result.add("dropped", src, int(nbytes[i]), reason)
-            result.dropped.append(
-                {"id": doc_id, "source": src, "reason": reason, CLUSTER_ID: cluster, CLUSTER_SIZE: size}
-            )
-        elif texts is not None and metas is not None:
+    drop = pc.is_in(table.column("id"), value_set=removed_ids).to_numpy(zero_copy_only=False)
+    sources = pc.dictionary_encode(table.column("source")).combine_chunks()
+    src_index = sources.indices.to_numpy(zero_copy_only=False)
+    src_names = sources.dictionary.to_pylist()
+    for k, name in enumerate(src_names):
+        mine = src_index == k
+        result.add("in", name, int(nbytes[mine].sum()), n=int(mine.sum()))
+    ids = table.column("id")
+    for i in np.flatnonzero(drop):
+        doc_id, src = ids[i].as_py(), src_names[src_index[i]]
+        reason, cluster, size = removed[doc_id]
+        result.add("dropped", src, int(nbytes[i]), reason)
+        result.dropped.append(
+            {"id": doc_id, "source": src, "reason": reason, CLUSTER_ID: cluster, CLUSTER_SIZE: size}
+        )
+    keep = ~drop
+    if len(boilerplate):
+        texts = table.column("text").to_pylist()
+        metas = table.column("metadata").to_pylist()
+        for i in np.flatnonzero(keep):
             text, n_removed = remove_paragraphs(texts[i], boilerplate, job.paragraph_min_chars)
-            if n_removed:
-                if not text.strip():
-                    keep[i] = False
-                    result.add("dropped", src, int(nbytes[i]), BOILERPLATE_ONLY)
-                    result.dropped.append({"id": doc_id, "source": src, "reason": BOILERPLATE_ONLY})
-                    continue
-                texts[i] = text
-                meta = json.loads(metas[i] or "{}")
-                meta[BOILERPLATE_REMOVED] = n_removed
-                metas[i] = json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)
-    if texts is not None and metas is not None:
+            if not n_removed:
+                continue
+            if not text.strip():
+                keep[i] = False
+                src = src_names[src_index[i]]
+                result.add("dropped", src, int(nbytes[i]), BOILERPLATE_ONLY)
+                result.dropped.append({"id": ids[i].as_py(), "source": src, "reason": BOILERPLATE_ONLY})
+                continue
+            texts[i] = text
+            meta = orjson.loads(metas[i] or "{}")
+            meta[BOILERPLATE_REMOVED] = n_removed
+            metas[i] = orjson.dumps(meta, option=orjson.OPT_SORT_KEYS, default=str).decode()
         table = table.set_column(1, "text", pa.array(texts, type=pa.large_string()))
         table = table.set_column(4, "metadata", pa.array(metas, type=pa.large_string()))
+        nbytes = pc.binary_length(table.column("text").cast(pa.large_binary())).to_numpy(zero_copy_only=False)
     kept = table.filter(pa.array(keep))
     prov = [_with_stage(p, job.stage) for p in kept.column("provenance").to_pylist()]
     kept = kept.set_column(5, "provenance", pa.array(prov, type=pa.large_string()))
-    kept_bytes = pc.binary_length(kept.column("text").cast(pa.large_binary())).to_numpy(zero_copy_only=False)
-    for src, b in zip(kept.column("source").to_pylist(), kept_bytes):
-        result.add("kept", src, int(b))
+    for k, name in enumerate(src_names):
+        mine = keep & (src_index == k)
+        if mine.any():
+            result.add("kept", name, int(nbytes[mine].sum()), n=int(mine.sum()))
     docs = Path(job.out_dir) / DOCS_DIR
     docs.mkdir(parents=True, exist_ok=True)
     final, tmp = docs / f"{job.index:05d}.parquet", docs / f".{job.index:05d}.parquet.tmp"
@@ -173,7 +180,10 @@ def _run_job(job: RemovalJob) -> ShardResult:
             removed=load_removed(job.decisions_dir),
             boilerplate=np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64),
         )
-    return remove_from_shard(job, _worker_state["removed"], _worker_state["boilerplate"])
+        _worker_state["removed_ids"] = pa.array(list(_worker_state["removed"]), type=pa.string())
+    return remove_from_shard(
+        job, _worker_state["removed"], _worker_state["removed_ids"], _worker_state["boilerplate"]
+    )
 
 
 def write_dedup_stage(

@@ -128,3 +128,16 @@ def test_paragraph_dedup_removes_boilerplate_paragraphs(tmp_path, gsm8k_train):
     docs = {d.id: d.text for d in read_documents(shard_files(tmp_path / "out"))}
     assert len(docs) == 5 and all(footer not in t for t in docs.values())
     assert manifest.totals.dropped_reasons == {"boilerplate_only": 1}
+
+
+def test_deduplicated_parquet_stage_passes_through_unchanged(tmp_path, runs):
+    manifest = run_dedup_stage(
+        [str(p) for p in shard_files(runs["local"])], DedupConfig(), StageRun("dedup2", tmp_path / "o")
+    )
+    assert manifest.totals.docs["dropped"] == 0 and manifest.totals.docs["kept"] == manifest.totals.docs["in"]
+    before = {d.id: d for d in read_documents(shard_files(runs["local"]))}
+    after = {d.id: d for d in read_documents(shard_files(tmp_path / "o"))}
+    assert before.keys() == after.keys()
+    some = next(iter(after))
+    assert after[some].text == before[some].text
+    assert after[some].metadata["provenance"]["stages"] == ["dedup", "dedup2"]
