@@ -39,49 +39,18 @@ from sciloom.corpus.web.tex_images import tex_from_image
 TOKEN = "\u27e6M{}\u27e7"
 TOKEN_RE = re.compile("\u27e6M(\\d+)\u27e7")
 SKIP_TEXT = {"script", "style", "code", "pre", "textarea", "noscript", "kbd", "samp", "title", "head"}
+# fmt: off
 INLINE_TAGS = {
-    "a",
-    "abbr",
-    "b",
-    "bdi",
-    "bdo",
-    "big",
-    "cite",
-    "data",
-    "dfn",
-    "em",
-    "font",
-    "i",
-    "img",
-    "ins",
-    "label",
-    "mark",
-    "q",
-    "s",
-    "small",
-    "span",
-    "strike",
-    "strong",
-    "sub",
-    "sup",
-    "time",
-    "tt",
-    "u",
-    "var",
-    "script",
+    "a", "abbr", "b", "bdi", "bdo", "big", "cite", "data", "dfn", "em", "font", "i", "img", "ins", "label",
+    "mark", "q", "s", "small", "span", "strike", "strong", "sub", "sup", "time", "tt", "u", "var", "script",
 }
+# fmt: on
+# fmt: off
 MATHJAX_OUTPUT = (
-    "MathJax",
-    "MathJax_Display",
-    "MathJax_SVG",
-    "MathJax_SVG_Display",
-    "MathJax_CHTML",
-    "MathJax_MathML",
-    "MathJax_PHTML",
-    "MathJax_MathContainer",
-    "MJX_Assistive_MathML",
-    "MathJax_Preview",
+    "MathJax", "MathJax_Display", "MathJax_SVG", "MathJax_SVG_Display", "MathJax_CHTML", "MathJax_MathML",
+    "MathJax_PHTML", "MathJax_MathContainer", "MJX_Assistive_MathML", "MathJax_Preview",
 )
+# fmt: on
 KATEX_DISPLAY = {"katex-display", "katex--display"}
 KATEX_WRAPPERS = KATEX_DISPLAY | {"katex--inline"}
 TEX_ENCODINGS = ("application/x-tex", "tex", "latex", "application/x-latex", "text/x-tex")

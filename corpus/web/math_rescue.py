@@ -17,43 +17,17 @@ from lxml import etree
 from sciloom.corpus.web.math_recovery import TOKEN_RE
 from sciloom.corpus.web.mathml import local_name
 
+# fmt: off
 BLOCKS = {
-    "p",
-    "li",
-    "dd",
-    "dt",
-    "td",
-    "th",
-    "blockquote",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "div",
-    "section",
-    "article",
-    "caption",
-    "figcaption",
-    "center",
-    "tr",
-    "table",
-    "body",
+    "p", "li", "dd", "dt", "td", "th", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "div", "section",
+    "article", "caption", "figcaption", "center", "tr", "table", "body",
 }
+# fmt: on
+# fmt: off
 CHROME_TAGS = {
-    "nav",
-    "header",
-    "footer",
-    "aside",
-    "form",
-    "menu",
-    "noscript",
-    "script",
-    "style",
-    "template",
-    "select",
+    "nav", "header", "footer", "aside", "form", "menu", "noscript", "script", "style", "template", "select",
 }
+# fmt: on
 CHROME = re.compile(
     r"(^|[\s_-])(nav|navbar|navigation|menu|sidebar|side-bar|related|share|sharing|social|ad|ads|advert|"
     r"banner|cookie|breadcrumbs?|footer|header|hidden|d-none|sr-only|visually-hidden|popup|modal|toolbar|"

@@ -27,19 +27,12 @@ PARAM_IS_TEX = (
 RENDER_OPTIONS = re.compile(
     r"^\s*(\\(dpi|fg|bg|fn|large|Large|LARGE|small|tiny|huge|Huge|normal|inline|png|gif|svg)(_[A-Za-z]+)?(\{[^}]*\})?\s*)+"
 )
+# fmt: off
 MATH_CLASSES = {
-    "latex",
-    "tex",
-    "math",
-    "wp-latex",
-    "mathtex",
-    "equation",
-    "formula",
-    "latexrender",
-    "ql-img-inline-formula",
-    "ql-img-displayed-equation",
-    "latexcenter",
+    "latex", "tex", "math", "wp-latex", "mathtex", "equation", "formula", "latexrender",
+    "ql-img-inline-formula", "ql-img-displayed-equation", "latexcenter",
 }
+# fmt: on
 BR = re.compile(r"<br\s*/?>", re.I)
 TEXISH = re.compile(r"\\[A-Za-z]+|[\^_=]|[{}]")
 
