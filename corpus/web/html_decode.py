@@ -40,14 +40,14 @@ BINARY_MAGIC = (
     b"\x00\x00\x01\x00",
 )
 HTML_HINT = re.compile(r"<\s*(html|head|body|div|p|span|!doctype|meta|title|table|br|a|script|math)\b", re.I)
-# Windows-1252 is what browsers use for a declared latin-1 (WHATWG label table).
+# What browsers decode a declared label as (WHATWG encoding labels): latin-1 is windows-1252,
+# gb2312 is GBK, Shift_JIS is windows-31j, EUC-KR is windows-949.
+# fmt: off
 ALIASES = {
-    "iso-8859-1": "cp1252",
-    "latin-1": "cp1252",
-    "latin1": "cp1252",
-    "us-ascii": "cp1252",
-    "ascii": "cp1252",
+    "iso-8859-1": "cp1252", "latin-1": "cp1252", "latin1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252",
+    "gb2312": "gbk", "x-gbk": "gbk", "shift_jis": "cp932", "sjis": "cp932", "euc-kr": "cp949",
 }
+# fmt: on
 
 
 @dataclass(frozen=True)
