@@ -8,7 +8,7 @@ Prompt documents therefore land spread through the pretraining stream at their p
 instead of in blocks.
 
 Materialising is an external shuffle: one read pass spills each copy's row to its shard's
-bucket file (JSON lines with the key, appended in buffered rounds), then each bucket is sorted
+bucket file (pickled `(key, row)` records we wrote ourselves, appended in buffered rounds), then each bucket is sorted
 by key and written as a Parquet shard. Memory holds the write buffer (64 MiB) and one bucket,
 whose size `MixConfig.docs_per_shard` and `max_shard_mb` bound.
 """
@@ -16,8 +16,8 @@ whose size `MixConfig.docs_per_shard` and `max_shard_mb` bound.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,33 +48,41 @@ class BucketSpill:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.num_shards = num_shards
         self.flush_bytes = flush_bytes
-        self._buffers: dict[int, list[str]] = {}
+        self._buffers: dict[int, list[bytes]] = {}
         self._buffered = 0
         for i in range(num_shards):
-            (self.dir / f"{i:05d}.jsonl").touch()
+            self._path(i).touch()
 
     def add(self, key: int, row: dict[str, Any]) -> None:
         shard = key % self.num_shards
-        line = json.dumps([key // self.num_shards, row], ensure_ascii=False) + "\n"
-        self._buffers.setdefault(shard, []).append(line)
-        self._buffered += len(line)
+        record = pickle.dumps((key // self.num_shards, row), protocol=pickle.HIGHEST_PROTOCOL)
+        self._buffers.setdefault(shard, []).append(record)
+        self._buffered += len(record)
         if self._buffered >= self.flush_bytes:
             self.flush()
 
     def flush(self) -> None:
-        for shard, lines in sorted(self._buffers.items()):
-            with open(self.dir / f"{shard:05d}.jsonl", "a", encoding="utf-8") as fh:
-                fh.writelines(lines)
+        for shard, records in sorted(self._buffers.items()):
+            with open(self._path(shard), "ab") as fh:
+                fh.writelines(records)
         self._buffers.clear()
         self._buffered = 0
+
+    def _path(self, shard: int) -> Path:
+        return self.dir / f"{shard:05d}.pkl"
 
     def close(self) -> None:
         self.flush()
 
     def sorted_rows(self, shard: int) -> Iterator[dict[str, Any]]:
-        path = self.dir / f"{shard:05d}.jsonl"
-        with open(path, encoding="utf-8") as fh:
-            entries = [json.loads(line) for line in fh]
+        path = self._path(shard)
+        entries = []
+        with open(path, "rb") as fh:
+            while True:
+                try:
+                    entries.append(pickle.load(fh))
+                except EOFError:
+                    break
         # ties (astronomically rare) fall back to the row id, so the order stays deterministic
         entries.sort(key=lambda e: (e[0], e[1]["id"]))
         for _, row in entries:
