@@ -65,8 +65,10 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def doc_id(path: str, offset: int | None) -> str:
+    """`<file stem>-<hash of path and offset>`: readable, and unique across folders and records."""
     key = f"{os.path.abspath(path)}::{offset if offset is not None else ''}"
-    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:20]
+    stem = os.path.basename(path).split(".")[0][:40] or "page"
+    return f"{stem}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:16]}"
 
 
 class WebExtractor(SciloomReader):
@@ -181,6 +183,8 @@ class WebExtractor(SciloomReader):
         return doc
 
     def _document(self, path, offset, url, text, metadata, extra, sha256) -> Document:
+        # `url` is the page's URL when known (WARC target URI, canonical link), else its file path.
+        url = url or path
         provenance = {"input": path, "extractor": EXTRACTOR}
         if offset is not None:
             provenance["member"] = f"offset={offset}"

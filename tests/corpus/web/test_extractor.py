@@ -31,6 +31,7 @@ def mixed_inputs(tmp_path: Path) -> list[Path]:
         shutil.copy(page, folder / page.name)
     (folder / "paper.html").write_bytes(b"%PDF-1.5\n%\xd0\xd4\xc5\xd8\n" + bytes(range(256)) * 4)
     (folder / "notes.html").write_text("no markup here, just a note\n" * 5)
+    (folder / "README.md").write_text("# Pages\nWhat these pages are.\n")
     return sorted(folder.iterdir())
 
 
@@ -41,6 +42,7 @@ def test_bad_pages_are_quarantined_with_reasons_and_stage_goes_on(
     web = manifest["sources"]["web"]
     assert web["docs"] == {"in": 6, "added": 0, "kept": 4, "dropped": 0, "quarantined": 2}
     assert web["quarantined_reasons"] == {"binary_content": 1, "not_html": 1}
+    assert [Path(p).name for p in manifest["extra"]["skipped_inputs"]] == ["README.md"]
     entries = [
         json.loads(line) for f in (tmp_path / "out" / "quarantine").glob("*.jsonl") for line in f.open()
     ]
