@@ -108,9 +108,17 @@ JUNK_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 JUNK_DIRS = {"__MACOSX"}
 
 # arXiv ids: new style 0704.0001 / 1501.00001 (optionally vN), old style hep-th/9411028 -> hep-th9411028.
-ARXIV_ID = re.compile(r"(?<![\w.])(\d{4}\.\d{4,5}(?:v\d+)?|[a-z][a-z\-]*(?:\.[A-Z]{2})?/?\d{7}(?:v\d+)?)")
+# Old-style identifiers (before April 2007) name an archive: hep-th/9411028, stored as hep-th9411028.
+OLD_ARCHIVES = (
+    "hep-th|hep-ph|hep-lat|hep-ex|astro-ph|cond-mat|gr-qc|math-ph|nucl-th|nucl-ex|quant-ph|math|cs|nlin|"
+    "physics|q-bio|q-fin|stat|chao-dyn|solv-int|patt-sol|adap-org|comp-gas|alg-geom|dg-ga|funct-an|q-alg|"
+    "mtrl-th|supr-con|acc-phys|ao-sci|atom-ph|bayes-an|chem-ph|plasm-ph|cmp-lg"
+)
+ARXIV_ID = re.compile(
+    rf"(?<![\w.])(\d{{4}}\.\d{{4,5}}(?:v\d+)?|(?:{OLD_ARCHIVES})(?:\.[A-Z]{{2}})?/?\d{{7}}(?:v\d+)?)(?!\d)"
+)
 BULK_MEMBER = re.compile(
-    r"^(?:[\w\-]+/)*(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*\d{7})(?:v\d+)?(?:\.tar)?\.(?:gz|pdf|tgz|tar)$"
+    rf"^(?:[\w\-]+/)*(?:\d{{4}}\.\d{{4,5}}|(?:{OLD_ARCHIVES})\d{{7}})(?:v\d+)?(?:\.tar)?\.(?:gz|pdf|tgz|tar)$"
 )
 WINDOWS_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")
 
@@ -136,7 +144,13 @@ class Submission:
             stem = Path(candidate).name
             m = ARXIV_ID.search(stem)
             if m:
-                return m.group(1)
+                ident = m.group(1)
+                # hep-th9411028 (how old-style ids are stored as file names) -> hep-th/9411028
+                return (
+                    ident
+                    if ident[0].isdigit() or "/" in ident
+                    else re.sub(r"(\d{7})", r"/\1", ident, count=1)
+                )
         return None
 
 

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from sciloom.corpus.arxiv.archive import read_submission
+from sciloom.corpus.arxiv.archive import Submission, read_submission
 from sciloom.corpus.arxiv.comments import conditional_switches, strip_comments, strip_conditionals
 from sciloom.corpus.arxiv.config import ArxivConfig
 from sciloom.corpus.arxiv.encoding import decode
@@ -313,3 +313,17 @@ def test_bibitem_labels_with_nested_braces() -> None:
     text, _, signals = extract({"main.tex": doc(body)})
     assert signals["num_cites_resolved"] == 1
     assert "[START_REF] B. Tiburzi, Phys. Rev. D72 (2005)[END_REF]" in text
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("1801.03879-1.tar.gz", "1801.03879"),
+        ("2401.00001v2.gz", "2401.00001v2"),
+        ("hep-th9411028.gz", "hep-th/9411028"),
+        ("upload1234567.tar.gz", None),
+        ("paper.tex", None),
+    ],
+)
+def test_arxiv_id_from_file_names(name: str, expected: str | None) -> None:
+    assert Submission(input=name, member=None, name=name, container="tar").arxiv_id == expected
