@@ -64,8 +64,8 @@ HOPELESS_REASONS = frozenset(
     }
 )
 MEM_RE = re.compile(r"^\d+[KMGT]?$")
-POLL_MIN_S = 1.0
-POLL_MAX_S = 15.0
+POLL_MIN_S = 0.5
+POLL_MAX_S = 5.0  # squeue is cheap; a driver polling every 5 s is far below what sites throttle
 SQUEUE_RETRY_S = 300.0
 
 
