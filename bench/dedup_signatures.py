@@ -5,7 +5,7 @@ dedup_corpus.py, built from real GSM8K sentences), 128 hashes, word 5-gram shing
 `--repeat` runs, measured in CPU seconds of this process (`time.process_time`, fair on a shared
 box) and wall seconds. Each method computes signatures from the raw text (tokenising included):
 
-- sciloom: `minhash.signatures` on batches of 1024 documents (also gives the exact hash and length);
+- sciloom: `minhash.signatures` on batches of 256 documents (the stage's default) (also gives the exact hash and length);
 - datasketch `update()`: one `MinHash(num_perm=128)` per document, one `update` per shingle (sha1);
 - datasketch `MinHash.bulk`: the shingle lists of a batch at once (its default sha1 hashing);
 - datatrove: `MinhashDedupSignature.get_shingles` + `get_signature` with its default text
@@ -36,8 +36,8 @@ def run_sciloom(texts: list[str]) -> None:
     from sciloom.filters.minhash import MinhashParams, signatures
 
     params = MinhashParams()
-    for i in range(0, len(texts), 1024):
-        signatures(texts[i : i + 1024], params)
+    for i in range(0, len(texts), 256):
+        signatures(texts[i : i + 256], params)
 
 
 def run_datasketch_update(texts: list[str]) -> None:

@@ -121,7 +121,7 @@ def read_texts(path: str) -> Iterator[tuple[list[str], list[str]]]:
 
 
 def compute_table(
-    path: str, params: MinhashParams, batch_size: int = 1024, paragraph_min_chars: int | None = None
+    path: str, params: MinhashParams, batch_size: int = 256, paragraph_min_chars: int | None = None
 ) -> SignatureTable:
     """The signature table of one shard file."""
     tables = []
@@ -152,7 +152,7 @@ def compute_tables(
     paths: Sequence[str],
     params: MinhashParams,
     workers: int = 1,
-    batch_size: int = 1024,
+    batch_size: int = 256,
     paragraph_min_chars: int | None = None,
 ) -> list[SignatureTable]:
     """Tables of all input files, in input order; one process per file when workers > 1."""
