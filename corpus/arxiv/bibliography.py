@@ -18,6 +18,7 @@ BIBITEM_START = re.compile(r"\\bibitem(?![A-Za-z@])\s*")
 BIB_ENTRY = re.compile(r"@([A-Za-z]+)\s*[{(]\s*([^,\s]+)\s*,")
 BIBLATEX_ENTRY = re.compile(r"\\entry\s*\{([^{}]+)\}\s*\{[^{}]*\}\s*\{[^{}]*\}(.*?)\\endentry", re.DOTALL)
 BIBLATEX_FIELD = re.compile(r"\\field\s*\{title\}\s*\{")
+BIBLATEX_YEAR = re.compile(r"\\field\s*\{year\}\s*\{([^{}]*)\}")
 BIBLATEX_FAMILY = re.compile(r"family=\{([^{}]*)\}")
 MAX_REF_CHARS = 200
 
@@ -185,5 +186,8 @@ def parse_biblatex_bbl(text: str, to_text: Callable[[str], str]) -> dict[str, Re
             raw, _ = balanced_group(body, t.end() - 1)
             title = " ".join(to_text(raw).split())
         fam = BIBLATEX_FAMILY.search(body)
-        refs[key] = Reference(key, title, fam.group(1) if fam else "", title)
+        year = BIBLATEX_YEAR.search(body)
+        family = fam.group(1) if fam else ""
+        text = ". ".join(p for p in (family, title, year.group(1) if year else "") if p)
+        refs[key] = Reference(key, title, family, text)
     return refs

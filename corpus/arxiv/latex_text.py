@@ -208,7 +208,7 @@ ACCENTS = {
 CONTROL_SYMBOLS = {
     "%": "%",
     "&": "&",
-    "$": "$",
+    "$": "\\$",  # stays escaped: a bare `$` in the text would read as a formula delimiter
     "#": "#",
     "_": "_",
     "{": "{",
@@ -402,7 +402,7 @@ class LatexToText:
             if s.startswith("[", k):
                 label, j = _optional_at(s, k)
             out.append("\n- " + (self.text_of(label) + " " if label else ""))
-            return j
+            return _skip_spaces(s, j)
         if base == "caption" or base == "subcaption" or base == "captionof":
             j = _skip_optional(s, j) if base != "captionof" else _skip_group(s, j)
             cap, j = _group_at(s, j)
@@ -571,8 +571,8 @@ class LatexToText:
             saved, self.float_kind = self.float_kind, "Figure"
             out.append(self._captions_only(inner))
             self.float_kind = saved
-        elif name in TABLE_ENVS:
-            saved, self.float_kind = self.float_kind, "Table"
+        elif name in TABLE_ENVS or name in ("algorithm", "algorithm*"):
+            saved, self.float_kind = self.float_kind, "Table" if name in TABLE_ENVS else "Algorithm"
             out.append("\n\n" + self._convert(inner) + "\n\n")
             self.float_kind = saved
         elif name == "abstract":

@@ -327,3 +327,34 @@ def test_bibitem_labels_with_nested_braces() -> None:
 )
 def test_arxiv_id_from_file_names(name: str, expected: str | None) -> None:
     assert Submission(input=name, member=None, name=name, container="tar").arxiv_id == expected
+
+
+def test_modern_paper_features() -> None:
+    main = r"""\documentclass{article}
+\usepackage{hyperref,xspace}\newtheorem{theorem}{Theorem}\newtheorem{lemma}[theorem]{Lemma}
+\newcommand{\method}{\textsc{FooNet}\xspace}
+\begin{document}
+We propose \method, which costs \$5.\footnote{See \url{https://x.y/a%20b}.}
+\begin{enumerate}[label=(\roman*)]
+\item first; \item[(b)] second.
+\end{enumerate}
+\begin{lemma}[Key] For all $n$, $f(n) \le n^2$. \end{lemma}
+\begin{table}[t]\caption{Results}\begin{tabular}{lc}\toprule Model & Acc \\ A & 90.1 \\ \bottomrule\end{tabular}\end{table}
+Shown by \citet[Thm.~2]{knuth}.
+\printbibliography
+\end{document}
+"""
+    bbl = r"""\refsection{0}\datalist[entry]{nty/global//global/global}
+\entry{knuth}{book}{}\name{author}{1}{}{{{hash=x}{family={Knuth},given={Donald}}}}
+\field{title}{The {\TeX}book}\field{year}{1984}\endentry\enddatalist\endrefsection"""
+    text, _, _ = extract({"main.tex": main, "main.bbl": bbl})
+    for piece in (
+        "We propose FooNet, which costs \\$5. (See https://x.y/a%20b.)",
+        "- first;\n- (b) second.",
+        "Lemma (Key). For all $n$, $f(n) \\le n^2$.",
+        "Table: Results",
+        "Model & Acc",
+        "Shown by [START_REF] The TeXbook, Knuth[END_REF].",
+        "## References\n\nKnuth. The TeXbook. 1984",
+    ):
+        assert piece in text, piece
