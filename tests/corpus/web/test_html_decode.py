@@ -13,7 +13,7 @@ SAMPLE = Path(__file__).resolve().parents[3] / "corpus" / "sample" / "web"
 
 
 def test_latin1_page_decoded_by_its_meta_charset() -> None:
-    data = (SAMPLE / "latin1.html").read_bytes()
+    data = (SAMPLE / "iso8859_derivees.html").read_bytes()
     with pytest.raises(UnicodeDecodeError):
         data.decode("utf-8")
     page = decode_html(data)

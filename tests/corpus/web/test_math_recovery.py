@@ -72,7 +72,7 @@ def test_currency_page_has_no_formula() -> None:
 
 
 def test_latin1_page_keeps_accents_and_math_and_leaves_dollar_alone() -> None:
-    page = extract("latin1.html")
+    page = extract("iso8859_derivees.html")
     assert [f.latex for f in page.formulas] == [
         "f(x) = x^2",
         "f'(x) = 2x",
