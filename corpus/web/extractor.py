@@ -40,8 +40,9 @@ BAD_GZIP = "bad_gzip"
 EXTRACTOR = "sciloom.web"
 
 
-class PageTimeout(Exception):
-    pass
+class PageTimeout(BaseException):
+    """Raised by the page timer. A BaseException, so that libraries' `except Exception` blocks
+    (trafilatura's fallbacks, grammar errors) cannot swallow it and keep working past the limit."""
 
 
 @contextlib.contextmanager
