@@ -9,8 +9,10 @@ ends in MAmmoTH's "Let's write a program." cue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sciloom.corpus.answers import is_equivalent
-from sciloom.corpus.prompts.calculations import CalculationError, calculations, pot_program
+from sciloom.corpus.prompts.calculations import Calculation, CalculationError, calculations, pot_program
 from sciloom.corpus.prompts.execution import ANSWER_MISMATCH, failure_reason, printed_value
 from sciloom.corpus.prompts.formatting import ANSWER, Draft, FormatError, Formatter, question_block
 from sciloom.corpus.prompts.problems import Problem
@@ -20,13 +22,15 @@ SUPPLIED = "supplied"
 DERIVED = "calculator_annotations"
 
 
-def program_for(problem: Problem, program_field: str | None, derive: object) -> tuple[str, str]:
+def program_for(
+    problem: Problem, program_field: str | None, derive: Callable[[list[Calculation]], str]
+) -> tuple[str, str]:
     """(program, where it came from): the supplied one, else `derive(calculations)`."""
     supplied = problem.fields.get(program_field) if program_field else None
     if isinstance(supplied, str) and supplied.strip():
         return supplied.strip("\n") + "\n", SUPPLIED
     try:
-        return derive(calculations(problem.solution)), DERIVED  # type: ignore[operator]
+        return derive(calculations(problem.solution)), DERIVED
     except CalculationError as err:
         raise FormatError(err.reason, str(err)) from err
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datatrove.data import Document
 
@@ -31,6 +32,9 @@ from sciloom.corpus.record import make_document, provenance_of, source_of
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.corpus.step import SciloomReader, SciloomStep
 from sciloom.manifests.schema import StageManifest
+
+if TYPE_CHECKING:
+    from sciloom.corpus.prompts.rft import RftSelector
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +168,9 @@ class PromptStep(SciloomStep):
             yield from self._batch(batch, formatter, selector)
 
     # -- one batch -------------------------------------------------------------------------------
-    def _batch(self, docs: list[Document], formatter: Formatter | None, selector) -> Iterator[Document]:
+    def _batch(
+        self, docs: list[Document], formatter: Formatter | None, selector: RftSelector | None
+    ) -> Iterator[Document]:
         pending: list[tuple[Document, Draft | None]] = []  # kept-so-far docs in output order
         for doc in docs:
             row = doc.metadata.pop(ROW, None)
@@ -235,7 +241,7 @@ class PromptStep(SciloomStep):
             provenance=json.loads(json.dumps(provenance_of(doc))),
         )
 
-    def _rft(self, doc: Document, row: dict | None, selector) -> list[tuple[Document, None]]:
+    def _rft(self, doc: Document, row: dict | None, selector: RftSelector) -> list[tuple[Document, None]]:
         cfg = self.config
         if row is None or not isinstance(row.get(cfg.rft_question_field), str):
             self.quarantine_document(doc, InputError("missing_field", f"no {cfg.rft_question_field!r}"))

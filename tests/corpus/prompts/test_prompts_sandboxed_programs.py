@@ -62,3 +62,11 @@ def test_hostile_programs_are_stopped_and_dropped_with_their_reason(kind: str, t
     (kept,) = read_documents(shard_files(tmp_path / "out"))
     assert kept.metadata["program_origin"] == "supplied"
     assert "72" in kept.text.rsplit("```", 1)[1]
+
+
+def test_work_program_that_writes_no_output_file_is_dropped(tmp_path: Path):
+    row = hostile_rows(tmp_path / "unused")[-1] | {"program": "print(72)\n"}  # prints, but no output.txt
+    problems = tmp_path / "p.jsonl"
+    problems.write_text(json.dumps(row) + "\n")
+    manifest = run_prompts_stage("work", [str(problems)], PromptsConfig(), StageRun("work", tmp_path / "out"))
+    assert manifest.totals.dropped_reasons == {"no_output_file": 1}
