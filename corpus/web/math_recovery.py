@@ -256,9 +256,11 @@ class MathRecovery:
 
     def _images(self, root: etree._Element) -> None:
         for el in root.xpath("//img"):
-            if el.getparent() is None:
+            if el.getparent() is None or _lazy_duplicate(el):
                 continue
-            src = el.get("src") or el.get("data-src") or el.get("data-lazy-src") or ""
+            src = el.get("data-src") or el.get("data-lazy-src") or el.get("src") or ""
+            if src.startswith("data:"):  # lazy-loading placeholder pixel; the real URL is elsewhere
+                src = el.get("src") if not el.get("src", "").startswith("data:") else ""
             latex = tex_from_image(src, el.get("alt") or "", _classes(el), el.get("title") or "")
             if latex:
                 cls = " ".join(_classes(el)).lower()
@@ -385,6 +387,15 @@ def _in_skipped(el: etree._Element, include_self: bool = True) -> bool:
         if local_name(a) in SKIP_TEXT or "tex2jax_ignore" in (a.get("class") or ""):
             return True
     return False
+
+
+def _lazy_duplicate(img: etree._Element) -> bool:
+    """`<img data-src=..><noscript><img src=..></noscript>`: the noscript copy repeats the image."""
+    parent = img.getparent()
+    if local_name(parent) != "noscript":
+        return False
+    prev = parent.getprevious()
+    return prev is not None and local_name(prev) == "img"
 
 
 def _attached(el: etree._Element) -> bool:

@@ -160,3 +160,13 @@ def test_sources_that_carry_their_own_delimiters_are_unwrapped() -> None:
         ("y", False),
     ]
     assert "$$$" not in page.text
+
+
+def test_lazy_loaded_formula_image_counts_once() -> None:
+    src = "https://s0.wp.com/latex.php?latex=%5Cpi&amp;bg=ffffff"
+    html = (
+        '<html><body><article><p>The ratio <img class="latex lazy" src="data:image/gif;base64,R0lGOD" '
+        f'data-src="{src}" alt="\\pi"><noscript><img class="latex" src="{src}" alt="\\pi"></noscript> '
+        "is irrational, as Lambert proved in the eighteenth century for all to see.</p></article></body></html>"
+    )
+    assert [f.latex for f in extract_page(html).formulas] == [r"\pi"]
