@@ -146,6 +146,24 @@ def conditional_switches(texts: list[str]) -> tuple[set[str], dict[str, bool]]:
     return names, values
 
 
+IF_CHARS = re.compile(r"\s*([^\\\s{}])(\S|\s)")
+IFNUM_CONSTANT = re.compile(r"\s*(-?\d+)\s*([<=>])\s*(-?\d+)\s?")
+
+
+def _constant_test(name: str, text: str, pos: int) -> tuple[bool, int] | None:
+    """`\\if0x` / `\\ifnum0=1`: tests of constants authors use to hide text; (value, end) or None."""
+    if name == "if":
+        m = IF_CHARS.match(text, pos)
+        if m and m.group(2) != "\\":
+            return m.group(1) == m.group(2), m.end()
+    elif name == "ifnum":
+        m = IFNUM_CONSTANT.match(text, pos)
+        if m:
+            a, op, b = int(m.group(1)), m.group(2), int(m.group(3))
+            return (a < b if op == "<" else a == b if op == "=" else a > b), m.end()
+    return None
+
+
 def strip_conditionals(
     text: str, newifs: set[str] | frozenset[str] = frozenset(), values: dict[str, bool] | None = None
 ) -> str:
@@ -168,6 +186,12 @@ def strip_conditionals(
                 value = name == "iftrue" or (name in newifs and values.get(name, False))
                 out.append(text[pos : m.start()])
                 pos = m.end()
+                stack.append(("eval", True, value))
+                live = value
+            elif (test := _constant_test(name, text, m.end())) is not None:
+                value, end = test
+                out.append(text[pos : m.start()])
+                pos = end
                 stack.append(("eval", True, value))
                 live = value
             else:

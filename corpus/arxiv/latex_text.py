@@ -345,9 +345,23 @@ class LatexToText:
         return "".join(out)
 
     def _math(self, latex: str, out: list[str]) -> None:
+        if "cite" in latex:
+            latex = self._cites_in_math(latex)
         out.append(latex)
         self.result.math_chars += len(latex)
         self.result.num_formulas += 1
+
+    def _cites_in_math(self, latex: str) -> str:
+        """`\\text{see \\cite{k}}` inside a formula: the citation becomes a reference there too."""
+        parts: list[str] = []
+        pos = 0
+        for m in re.finditer(r"\\([A-Za-z]*cite[A-Za-z]*)\*?", latex):
+            if m.start() < pos or not (m.group(1) in CITES or CITE_LIKE.fullmatch(m.group(1))):
+                continue
+            parts.append(latex[pos : m.start()])
+            pos = self._cite(latex, m.end(), parts)
+        parts.append(latex[pos:])
+        return "".join(parts)
 
     def _dollar(self, s: str, i: int, out: list[str]) -> int:
         display = s.startswith("$$", i)

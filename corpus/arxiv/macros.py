@@ -58,6 +58,15 @@ NEWCOMMANDS = frozenset(
         "\\DeclareTextFontCommand",
     }
 )
+DOCUMENT_COMMANDS = frozenset(
+    {"\\NewDocumentCommand", "\\RenewDocumentCommand", "\\ProvideDocumentCommand", "\\DeclareDocumentCommand"}
+)
+VALUE_TESTS = frozenset(
+    f"\\If{what}{branch}" for what in ("Value", "NoValue", "Boolean") for branch in ("TF", "T", "F")
+)
+NO_VALUE = "-NoValue-"
+BOOLEAN_TRUE = "\\BooleanTrue"
+BOOLEAN_FALSE = "\\BooleanFalse"
 DEFS = frozenset({"\\def", "\\gdef", "\\edef", "\\xdef"})
 PREFIXES = frozenset({"\\global", "\\long", "\\protected", "\\outer"})
 # Never (re)defined by a paper: the converter reads these as structure.
@@ -114,6 +123,7 @@ class Macro:
     delimited: list[tuple[int, list[str]]] | None = None
     prefix: list[str] = field(default_factory=list)
     star_variant: bool = False  # \DeclarePairedDelimiter: `\abs*{x}` takes the same argument
+    spec: list[tuple[str, list[str] | None]] | None = None  # xparse: ("m"|"o"|"s", default)
     primitive: str | None = None  # `\let\a\b` with a non-user `\b`: `\a` *is* `\b`, never re-expanded
 
 
@@ -189,6 +199,8 @@ class Expander:
             "\\newenvironment": self._newenv,
             "\\renewenvironment": self._newenv,
             "\\newtheorem": self._newtheorem,
+            **dict.fromkeys(DOCUMENT_COMMANDS, self._document_command),
+            **dict.fromkeys(VALUE_TESTS, self._if_value),
             "\\begin": self._begin,
             "\\end": self._end,
         }
@@ -385,6 +397,8 @@ class Expander:
     def _call(self, macro: Macro) -> list[str] | None:
         if macro.delimited is not None:
             return self._call_delimited(macro)
+        if macro.spec is not None:
+            return self._call_xparse(macro)
         if macro.star_variant:
             self.read_star()
         taken: list[list[str]] = []
@@ -405,6 +419,76 @@ class Expander:
             taken.append(arg if len(arg) == 1 and arg[0] != "{" else ["{", *arg, "}"])
             args.append(arg)
         return substitute(macro.body, args)
+
+    def _call_xparse(self, macro: Macro) -> list[str] | None:
+        args: list[list[str]] = []
+        for kind, default in macro.spec or []:
+            if kind == "s":
+                args.append([BOOLEAN_TRUE if self.read_star() else BOOLEAN_FALSE])
+            elif kind == "o":
+                opt = self.read_optional()
+                args.append(opt if opt is not None else list(default or [NO_VALUE]))
+            else:
+                arg = self.read_argument()
+                if arg is None:
+                    return None
+                args.append(arg)
+        return substitute(macro.body, args)
+
+    def _document_command(self, cmd: str) -> None:
+        """xparse `\\NewDocumentCommand{\\name}{s o m O{default}}{body}` (the common argument types)."""
+        name = self.read_name()
+        spec_tokens = self.read_argument() if name else None
+        body = self.read_argument() if spec_tokens is not None else None
+        if name is None or body is None:
+            self._emit([cmd])
+            return
+        spec: list[tuple[str, list[str] | None]] = []
+        items = [t for t in spec_tokens if not t.isspace()]
+        i = 0
+        while i < len(items):
+            tok = items[i]
+            if tok == "{":  # O{default}: the group follows its letter
+                depth, j = 1, i + 1
+                while j < len(items) and depth:
+                    depth += (items[j] == "{") - (items[j] == "}")
+                    j += 1
+                if spec and spec[-1][0] == "o":
+                    spec[-1] = ("o", items[i + 1 : j - 1])
+                i = j
+                continue
+            for letter in tok:
+                if letter in "mrRvbd":
+                    spec.append(("m", None))
+                elif letter in "oO":
+                    spec.append(("o", None))
+                elif letter == "s":
+                    spec.append(("s", None))
+            i += 1
+        self.define(
+            Macro(name, len(spec), None, compile_body(body, len(spec)), spec=spec),
+            provide=cmd == "\\ProvideDocumentCommand",
+        )
+
+    def _if_value(self, cmd: str) -> None:
+        """xparse tests on an argument: `\\IfValueTF{#1}{yes}{no}`, `\\IfBooleanT{#1}{yes}`, ..."""
+        value = self.read_argument()
+        branches = [self.read_argument() or [] for _ in range(2 if cmd.endswith("TF") else 1)]
+        if value is None:
+            return
+        stripped = [t for t in value if not t.isspace()]
+        if "Boolean" in cmd:
+            truth = stripped == [BOOLEAN_TRUE]
+        else:
+            truth = stripped != [NO_VALUE]
+            truth = not truth if "NoValue" in cmd else truth
+        if cmd.endswith("TF"):
+            chosen = branches[0] if truth else branches[1]
+        elif cmd.endswith("F"):
+            chosen = branches[0] if not truth else []
+        else:
+            chosen = branches[0] if truth else []
+        self.push(chosen)
 
     def _call_delimited(self, macro: Macro) -> list[str] | None:
         if self.stack and self.stack[-1].isspace() and "\n\n" not in self.stack[-1]:

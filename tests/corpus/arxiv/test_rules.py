@@ -358,3 +358,21 @@ Shown by \citet[Thm.~2]{knuth}.
         "## References\n\nKnuth. The TeXbook. 1984",
     ):
         assert piece in text, piece
+
+
+def test_constant_conditionals_hide_text() -> None:
+    src = "a \\if0 hidden \\fi b \\ifnum0=1 hidden\\else shown\\fi c \\ifnum\\x>0 kept\\fi"
+    assert " ".join(strip_conditionals(src).split()) == "a b shown c \\ifnum\\x>0 kept\\fi"
+
+
+def test_xparse_document_commands() -> None:
+    src = (
+        "\\NewDocumentCommand{\\norm}{s O{2} m}{\\IfBooleanTF{#1}{\\left|#3\\right|}{|#3|}_{#2}}"
+        "\\NewDocumentCommand\\ev{o m}{\\IfValueTF{#1}{E_{#1}[#2]}{E[#2]}}$\\norm{x} \\norm*[p]{y} \\ev{X} \\ev[Q]{X}$"
+    )
+    assert expand(src) == "$|x|_{2} \\left|y\\right|_{p} E[X] E_{Q}[X]$"
+
+
+def test_citation_inside_a_formula() -> None:
+    result = LatexToText().convert("$$x = 1 \\quad \\text{by \\cite{k}}$$")
+    assert result.text == "$$x = 1 \\quad \\text{by [START_REF] k[END_REF]}$$\n" and result.num_cites == 1
