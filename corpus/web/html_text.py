@@ -85,14 +85,14 @@ def _title(root: etree._Element) -> str | None:
     return " ".join(t.text_content().split()) if t is not None and t.text_content().strip() else None
 
 
-def _trafilatura(root: etree._Element, opts: ExtractOptions, recall: bool) -> str:
+def _trafilatura(root: etree._Element, opts: ExtractOptions) -> str:
     import trafilatura
 
     text = trafilatura.extract(
         root,
         output_format="txt",
-        favor_precision=opts.favor_precision and not recall,
-        favor_recall=opts.favor_recall or recall,
+        favor_precision=opts.favor_precision,
+        favor_recall=opts.favor_recall,
         include_tables=opts.include_tables,
         include_comments=opts.include_comments,
         include_images=False,
@@ -124,7 +124,7 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
     )
     # trafilatura prunes the tree it is given; keep a copy to rescue math-bearing blocks from.
     spare = copy.deepcopy(root) if in_body else None
-    text = _trafilatura(root, opts, recall=False)
+    text = _trafilatura(root, opts)
     kept = set(TOKEN_RE.findall(text))
     rescued = 0
     if spare is not None and len(kept) < opts.min_formula_share * len(in_body):
