@@ -447,6 +447,10 @@ class LatexToText:
         spec = ARGS.get(name) or ARGS.get(base)
         if spec is not None:
             return self._with_args(s, j, spec, out)
+        if base == "twocolumn" and s.startswith("[", _skip_spaces(s, j)):
+            inner, j = _optional_at(s, _skip_spaces(s, j))  # ICML-style title block
+            out.append(self._convert(inner))
+            return j
         if base in DROP_WORDS:
             if base == "par":
                 out.append("\n\n")
@@ -461,6 +465,9 @@ class LatexToText:
             out.append(sym)
             if s.startswith("{}", j):
                 j += 2
+            elif len(sym) == 1 and sym.isalpha():
+                while j < len(s) and s[j] == " ":  # `Stra\ss e`: the blank ends the command word
+                    j += 1
             return j
         return j  # unknown command: drop the name; its braced arguments are read as text
 
@@ -497,6 +504,10 @@ class LatexToText:
         k = _skip_spaces(s, j) if accent.isalpha() else j
         if s.startswith("{", k):
             arg, k = balanced_group(s, k)
+        elif s.startswith(("\\i", "\\j"), k) and not s[k + 2 : k + 3].isalpha():
+            arg, k = s[k + 1], k + 2  # dotless i/j under an accent: \'\i (TeX eats the blank after it)
+            while k < len(s) and s[k] == " ":
+                k += 1
         elif k < len(s):
             arg, k = s[k], k + 1
         else:

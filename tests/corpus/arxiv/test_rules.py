@@ -376,3 +376,8 @@ def test_xparse_document_commands() -> None:
 def test_citation_inside_a_formula() -> None:
     result = LatexToText().convert("$$x = 1 \\quad \\text{by \\cite{k}}$$")
     assert result.text == "$$x = 1 \\quad \\text{by [START_REF] k[END_REF]}$$\n" and result.num_cites == 1
+
+
+def test_accents_and_letter_symbols() -> None:
+    text = LatexToText().convert('Schr\\"odinger na\\"\\i ve Stra\\ss e \\c{c}a \\v s \\LaTeX{} ok').text
+    assert text == "Schr\u00f6dinger na\u00efve Stra\u00dfe \u00e7a \u0161 LaTeX ok\n"
