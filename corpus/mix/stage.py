@@ -178,6 +178,27 @@ def _proportions(plans: dict[str, SourcePlan], doc_counts: dict[str, int]) -> di
     return out
 
 
+def _count_plan(c: Counts, copies: list[int], nbytes: array) -> None:
+    """Ledger of one source: in = documents read, kept = copies written, added = extra copies
+    (`epoch_repeat`), dropped = documents with no copy (`subsampled`)."""
+    dropped = dropped_bytes = kept = kept_bytes = 0
+    for n, b in zip(copies, nbytes):
+        if n == 0:
+            dropped += 1
+            dropped_bytes += b
+        else:
+            kept += n
+            kept_bytes += n * b
+    c.add("in", len(copies), sum(nbytes), None)
+    if dropped:
+        c.add("dropped", dropped, dropped_bytes, SUBSAMPLED)
+    if kept:
+        c.add("kept", kept, kept_bytes, None)
+    if kept > len(copies) - dropped:
+        one_each = sum(b for n, b in zip(copies, nbytes) if n)
+        c.add("added", kept - (len(copies) - dropped), kept_bytes - one_each, EPOCH_REPEAT)
+
+
 def dataset_prefix(source: str) -> str:
     """Where the tokenize stage writes a source's dataset, relative to its folder.
 
@@ -232,15 +253,7 @@ def run_mix_stage(
             100 * error,
         )
     for source, plan in plans.items():
-        c = counts.setdefault(source, Counts())
-        c.add("in", len(plan.copies), sum(scan.nbytes[source]), None)
-        for n, b in zip(plan.copies, scan.nbytes[source]):
-            if n == 0:
-                c.add("dropped", 1, b, SUBSAMPLED)
-            else:
-                c.add("kept", n, n * b, None)
-                if n > 1:
-                    c.add("added", n - 1, (n - 1) * b, EPOCH_REPEAT)
+        _count_plan(counts.setdefault(source, Counts()), plan.copies, scan.nbytes[source])
     check_invariant(run.name, counts)
     total_docs = sum(p.realised_docs for p in plans.values())
     total_bytes = sum(c.bytes["kept"] for c in counts.values())
