@@ -44,6 +44,7 @@ DTYPE_CODES = {
 CODE_DTYPES = {code: dtype for dtype, code in DTYPE_CODES.items()}
 # megatron's DType.optimal_dtype: uint16 below this many ids, int32 from here on.
 UINT16_LIMIT = 65500
+UINT16_MAX = 2**16 - 1
 ARRAY_TYPECODES = {np.uint16: "H", np.int32: "i"}
 
 
@@ -136,10 +137,17 @@ class IndexedDatasetWriter:
         self._lengths = array("i")
         self.num_tokens = 0
 
-    def add_document(self, ids: Sequence[int]) -> None:
-        # array.tobytes is the cheapest list[int] -> bytes on CPython (no numpy object dispatch);
-        # array("H") rejects ids >= 2**16, so a vocabulary/dtype mismatch cannot pass silently.
-        self._bin.write(array(self._typecode, ids).tobytes())
+    def add_document(self, ids: Sequence[int] | np.ndarray) -> None:
+        """Append one document (a list of ids or an integer array) as one sequence."""
+        if isinstance(ids, np.ndarray):
+            if self.dtype is np.uint16 and len(ids) and (ids.max() > UINT16_MAX or ids.min() < 0):
+                raise OverflowError(f"id out of range for uint16 in {self.prefix}")
+            data = ids.astype(self.dtype, copy=False).tobytes()
+        else:
+            # array.tobytes is the cheapest list[int] -> bytes on CPython; array("H") rejects
+            # ids >= 2**16, so a vocabulary/dtype mismatch cannot pass silently.
+            data = array(self._typecode, ids).tobytes()
+        self._bin.write(data)
         self._lengths.append(len(ids))
         self.num_tokens += len(ids)
 

@@ -43,6 +43,7 @@ from sciloom.tokenizer.metadata import (
 
 logger = logging.getLogger(__name__)
 
+TEXT_NOT_STRING = "text_not_string"
 TOKENS_DIR = "tokens"
 PARTS_DIR = "parts"
 
@@ -74,13 +75,21 @@ class TokenizeStep(SciloomStep):
         parts = Path(self.tokens_dir) / PARTS_DIR
         try:
             for doc in data:
+                if not isinstance(doc.text, str):  # a JSONL row with "text": 5 or null
+                    self.quarantine(
+                        input=str(doc.id),
+                        reason=TEXT_NOT_STRING,
+                        detail=type(doc.text).__name__,
+                        source=source_of(doc),
+                    )
+                    continue
                 source = source_of(doc)
                 writer = writers.get(source)
                 if writer is None:
                     prefix = parts / dataset_name(source) / f"{rank:05d}"
                     writer = writers[source] = ids_format.IndexedDatasetWriter(prefix, dtype)
                 with self.track_time():
-                    writer.add_document(encoder.encode(doc.text, add_eod=True))
+                    writer.add_document(encoder.encode_array(doc.text, add_eod=True))
                 yield doc
         except BaseException:
             for writer in writers.values():

@@ -79,3 +79,14 @@ def test_an_id_too_large_for_the_dtype_is_refused_not_wrapped(tmp_path):
         writer.add_document([1, 70000])
     writer.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_arrays_and_lists_give_the_same_files_and_arrays_are_range_checked(tmp_path, documents):
+    _writer_files(tmp_path / "lists", documents, np.uint16)
+    _writer_files(tmp_path / "arrays", [np.array(d, dtype=np.int32) for d in documents], np.uint16)
+    for ext in ("bin", "idx"):
+        assert (tmp_path / f"lists.{ext}").read_bytes() == (tmp_path / f"arrays.{ext}").read_bytes()
+    writer = IndexedDatasetWriter(tmp_path / "x", np.uint16)
+    with pytest.raises(OverflowError):
+        writer.add_document(np.array([1, 70000], dtype=np.int32))
+    writer.abort()

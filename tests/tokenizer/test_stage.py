@@ -163,3 +163,19 @@ def test_large_vocabulary_writes_int32(tmp_path, shard_paths):
     ds = IndexedDataset(info["datasets"]["s"]["prefix"])
     assert info["dtype"] == "int32" and ds[0].dtype == np.int32
     assert proto.pieces[int(ds[0].max())].piece == "<unused64999>"
+
+
+def test_a_document_whose_text_is_not_a_string_is_quarantined_by_the_step(tmp_path, bpe_model):
+    from datatrove.data import Document
+
+    from sciloom.tokenizer.stage import TokenizeStep
+
+    step = TokenizeStep(str(bpe_model), str(tmp_path / "tokens"))
+    docs = [
+        Document(text="ok", id="a", metadata={"source": "s"}),
+        Document(text=42, id="b", metadata={"source": "s"}),
+    ]
+    kept = list(step.run(docs, rank=0, world_size=1))
+    assert [d.id for d in kept] == ["a"]
+    assert step.stats["quarantined|text_not_string|s"].total == 1
+    assert (tmp_path / "tokens" / "parts" / "s" / "00000.idx").is_file()

@@ -156,3 +156,9 @@ def test_math_boundary_tokens_are_reserved_when_asked(tmp_path, shard_paths):
 def test_config_errors_name_the_field(kwargs, field):
     with pytest.raises(RecipeError, match=field):
         TokenizerConfig(**kwargs)
+
+
+def test_array_encoding_equals_list_encoding(bpe_model, real_docs):
+    encoder = DocumentEncoder(bpe_model)
+    for text in [*EDGE_TEXTS, *(d["text"] for d in real_docs[::250])]:
+        assert encoder.encode_array(text, add_eod=True).tolist() == encoder.encode(text, add_eod=True)

@@ -1,0 +1,156 @@
+"""End-to-end `sciloom tokenize` vs bare `SentencePieceProcessor.encode` on the same text.
+
+    .venv/bin/python bench/tokenize_e2e.py [--mb 50] [--vocab 32000] [--repeats 2]
+
+Builds ~MB megabytes of JSONL from the real documents in ../shared/data (TeX sources, web pages
+and their extracted text, MATH solutions; repeated with fresh ids until the size is reached),
+trains a BPE tokenizer on a sample of it, then times in the same run, interleaved:
+
+- bare: `sp.encode(texts, num_threads=1)` on the texts already in memory (the ceiling);
+- e2e 1 worker: the `sciloom tokenize --workers 1` CLI in a fresh process: start-up, read the
+  JSONL shards, encode, write .bin/.idx per source and the pass-through Parquet, merge, manifest;
+- e2e 2 workers: the same with `--workers 2` (scaling).
+
+MB/s are UTF-8 text megabytes per second, best of `repeats`, two ways: per wall-clock second,
+and per CPU second (user + sys of the process and all its children: MB/s per busy core). On a
+shared box the CPU figure is the fair one: wall time there measures the neighbours' load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "tokenizer"))
+
+from conftest import real_documents  # noqa: E402  (the test corpus reader: raw TeX, HTML, text)
+
+SHARDS = 8
+
+
+def build_corpus(folder: Path, target_bytes: int) -> tuple[list[str], list[str], int]:
+    docs = real_documents(REPO.parent / "shared" / "data")
+    texts: list[str] = []
+    total = 0
+    files = [open(folder / f"shard{i:02d}.jsonl", "w", encoding="utf-8") for i in range(SHARDS)]
+    n = 0
+    while total < target_bytes:
+        for d in docs:
+            row = {"id": f"{d['id']}#{n}", "text": d["text"], "source": d["source"]}
+            files[n % SHARDS].write(json.dumps(row, ensure_ascii=False) + "\n")
+            texts.append(d["text"])
+            total += len(d["text"].encode("utf-8", errors="surrogatepass"))
+            n += 1
+            if total >= target_bytes:
+                break
+    for f in files:
+        f.close()
+    return [str(folder / f"shard{i:02d}.jsonl") for i in range(SHARDS)], texts, total
+
+
+def bare_encode(model: Path, texts: list[str]) -> tuple[float, float]:
+    """(wall, cpu) seconds of one-thread SentencePiece encode of every text."""
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    wall, cpu = time.perf_counter(), time.process_time()
+    sp.encode(texts, num_threads=1)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def cli_tokenize(shards: list[str], model: Path, out: Path, workers: int) -> tuple[float, float]:
+    """(wall, cpu) seconds of the whole CLI process, its workers included.
+
+    With 1 worker everything runs in the CLI process, whose rusage is exact. With 2, datatrove's
+    workers are children of a forkserver that nobody reaps, so rusage misses them: their CPU is
+    sampled every 50 ms instead (it misses at most the last 50 ms of each process).
+    """
+    import psutil
+
+    cmd = [sys.executable, "-m", "sciloom.corpus.cli.main", "tokenize", *shards]
+    cmd += ["--tokenizer", str(model), "--out", str(out), "--workers", str(workers)]
+    wall, cpu = time.perf_counter(), children_cpu()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: dict[int, float] = {}
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            for p in [parent, *parent.children(recursive=True)]:
+                t = p.cpu_times()
+                seen[p.pid] = t.user + t.system
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    if proc.returncode:
+        raise RuntimeError(f"tokenize exited with {proc.returncode}")
+    wall = time.perf_counter() - wall
+    if workers == 1:
+        return wall, children_cpu() - cpu
+    return wall, sum(seen.values())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=50)
+    ap.add_argument("--vocab", type=int, default=32000)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+
+    from sciloom.tokenizer.config import TokenizerConfig
+    from sciloom.tokenizer.train import train_tokenizer
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "in").mkdir()
+        shards, texts, nbytes = build_corpus(tmp / "in", int(args.mb * 1e6))
+        t = time.perf_counter()
+        config = TokenizerConfig(vocab_size=args.vocab, sample_bytes=20_000_000, num_threads=2)
+        model = train_tokenizer(shards, config, tmp / "tok")
+        print(
+            f"corpus {nbytes / 1e6:.1f} MB, {len(texts)} docs; trained {args.vocab} BPE in {time.perf_counter() - t:.0f} s"
+        )
+        wall = {"bare": 1e9, "e2e_w1": 1e9, "e2e_w2": 1e9}
+        cpu = dict(wall)
+        for r in range(args.repeats):
+            runs = {
+                "bare": bare_encode(model, texts),
+                "e2e_w1": cli_tokenize(shards, model, tmp / f"w1_{r}", 1),
+                "e2e_w2": cli_tokenize(shards, model, tmp / f"w2_{r}", 2),
+            }
+            for k, (w, c) in runs.items():
+                wall[k], cpu[k] = min(wall[k], w), min(cpu[k], c)
+            print({k: (round(w, 2), round(c, 2)) for k, (w, c) in runs.items()}, flush=True)
+        manifest = json.loads((tmp / "w1_0" / "manifest.json").read_text())
+        tokens = manifest["extra"]["tokenize"]["tokens"]
+        mb = nbytes / 1e6
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores, load average {os.getloadavg()}")
+        print(f"tokens {tokens:,} ({nbytes / tokens:.2f} bytes/token, EOD included)")
+        for k in wall:
+            print(
+                f"{k}: wall {wall[k]:.2f} s = {mb / wall[k]:.2f} MB/s; cpu {cpu[k]:.2f} s = {mb / cpu[k]:.2f} MB/s per core"
+            )
+        print(
+            f"e2e 1 worker / bare encode: wall {wall['bare'] / wall['e2e_w1']:.3f}, cpu {cpu['bare'] / cpu['e2e_w1']:.3f}"
+        )
+        print(
+            f"2 workers vs 1: wall speed-up {wall['e2e_w1'] / wall['e2e_w2']:.2f}x; "
+            f"per-core throughput {cpu['e2e_w1'] / cpu['e2e_w2']:.2f} of 1 worker's"
+        )
+
+
+if __name__ == "__main__":
+    main()
