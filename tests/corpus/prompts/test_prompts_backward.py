@@ -96,3 +96,14 @@ def test_math_layout_masks_inside_formulas_as_X(repo_root, tmp_path):
         assert "### If we know the answer to the above question is" in doc.text
         assert "$X$" in doc.text.split("###")[0] or re.search(r"\$[^$]*X[^$]*\$", doc.text.split("###")[0])
         assert doc.text.endswith(f"The value of X is {doc.metadata['masked_number']}.")
+
+
+def test_same_seed_gives_identical_fobar_shards(problems_file, tmp_path):
+    shas = []
+    for name in ("a", "b"):
+        config = PromptsConfig(variants=2)
+        manifest = run_prompts_stage(
+            "fobar", [str(problems_file)], config, StageRun("f", tmp_path / name, seed=4)
+        )
+        shas.append([s.sha256 for s in manifest.shards])
+    assert shas[0] == shas[1]
