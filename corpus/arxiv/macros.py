@@ -32,6 +32,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from sciloom.corpus.arxiv.latex_text import CITES, REFS
+
 TOKEN = re.compile(
     r"\\begin\s*\{(verbatim\*?|Verbatim\*?|lstlisting|minted|BVerbatim|LVerbatim)\}.*?\\end\s*\{\1\}"
     r"|\\(?:verb|lstinline)\*?([^A-Za-z\s*{]).*?\2"
@@ -85,6 +87,7 @@ PROTECTED = frozenset(
         "catcode futurelet uppercase lowercase"
     ).split()
 )
+PROTECTED = PROTECTED | frozenset("\\" + n for n in CITES | REFS)
 PROTECTED_ENVS = frozenset(
     "document equation equation* align align* gather gather* multline multline* eqnarray eqnarray* "
     "thebibliography figure figure* table table* itemize enumerate description verbatim abstract "
