@@ -547,6 +547,12 @@ def _iter_tar_file(path: str, size: int, config: ArxivConfig) -> Iterator[Submis
                 if bulk:
                     if not info.isfile():
                         continue
+                    if info.size > config.max_input_bytes:
+                        detail = f"{info.size} bytes > max_input_bytes"
+                        yield FailedSubmission(
+                            path, info.name, InputError(ARCHIVE_TOO_LARGE, detail, path=path)
+                        )
+                        continue
                     fh = tf.extractfile(info)
                     data = fh.read() if fh is not None else b""
                     if len(data) != info.size:

@@ -111,3 +111,18 @@ def test_bulk_tar_yields_one_document_per_member_and_quarantines_a_bad_one(
     assert counts.docs["in"] == 3 and counts.docs["kept"] == 1
     assert counts.quarantined_reasons == {"corrupt_archive": 1, "no_tex_source": 1}
     assert {q["member"] for q in manifest.quarantine} == {"0903/0903.00002.gz", "0903/0903.00003.pdf"}
+
+
+def test_oversized_bulk_member_is_quarantined_unread(tmp_path: Path) -> None:
+    bulk = tmp_path / "arXiv_src_0903_002.tar"
+    with tarfile.open(bulk, "w") as tf:
+        for name, data in (
+            ("0903/0903.00004.gz", b"\x1f\x8b" + b"\0" * 5000),
+            ("0903/0903.00005.pdf", b"%PDF"),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    run = StageRun(name="extract_arxiv", out_dir=tmp_path / "out")
+    manifest = run_arxiv_stage([str(bulk)], ArxivConfig(max_input_bytes=1000), run)
+    assert manifest.sources["arxiv"].quarantined_reasons == {"archive_too_large": 1, "no_tex_source": 1}
