@@ -59,6 +59,7 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
             yield from batch.to_pylist()
         return
     opener = gzip.open if path.endswith(".gz") else open
+    name = Path(path).name  # not per line: this loop is the hot path of every JSONL reader
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
@@ -70,7 +71,8 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                     raise InputError("bad_json_line", f"line {lineno}: {err}", path=path) from err
                 if not isinstance(row, dict) or "text" not in row:
                     raise InputError("missing_text_field", f"line {lineno}", path=path)
-                row.setdefault("id", f"{Path(path).name}:{lineno}")
+                if "id" not in row:
+                    row["id"] = f"{name}:{lineno}"
                 yield row
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError("unreadable_jsonl", str(err), path=path) from err
