@@ -430,6 +430,11 @@ class LatexToText:
             if note is not None:
                 out.append(f" ({self.text_of(note)})")
             return j
+        if base in ("verb", "lstinline") and j < len(s) and not s[j].isspace():
+            end = s.find(s[j], j + 1) if s[j] != "{" else s.find("}", j + 1)
+            if end > 0 and "\n" not in s[j:end]:
+                out.append(s[j + 1 : end])
+                return end + 1
         if base in ("url", "nolinkurl"):
             group, j = _group_at(s, j)
             out.append(group or "")

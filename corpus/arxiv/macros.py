@@ -36,7 +36,7 @@ from sciloom.corpus.arxiv.latex_text import CITES, REFS
 
 TOKEN = re.compile(
     r"\\begin\s*\{(verbatim\*?|Verbatim\*?|lstlisting|minted|BVerbatim|LVerbatim)\}.*?\\end\s*\{\1\}"
-    r"|\\(?:verb|lstinline)\*?([^A-Za-z\s*{]).*?\2"
+    r"|\\(?:verb|lstinline)\*?([^A-Za-z\s*{])[^\n]*?\2"
     r"|\\[A-Za-z@]+"
     r"|\\."
     r"|[{}\[\]#]"

@@ -381,3 +381,9 @@ def test_citation_inside_a_formula() -> None:
 def test_accents_and_letter_symbols() -> None:
     text = LatexToText().convert('Schr\\"odinger na\\"\\i ve Stra\\ss e \\c{c}a \\v s \\LaTeX{} ok').text
     assert text == "Schr\u00f6dinger na\u00efve Stra\u00dfe \u00e7a \u0161 LaTeX ok\n"
+
+
+def test_verbatim_content_is_neither_expanded_nor_converted() -> None:
+    body = "Use \\verb|\\R%x| here.\n\\begin{verbatim}\n\\R -- 50% \\cite{no}\n\\end{verbatim}\n$\\R$"
+    text, _, _ = extract({"main.tex": doc(body, pre="\\newcommand\\R{\\mathbb{R}}")})
+    assert text == "Use \\R%x here.\n\n\\R -- 50% \\cite{no}\n\n$\\mathbb{R}$\n"
