@@ -25,3 +25,15 @@ def test_math_asciimath_script_is_converted() -> None:
     html = '<html><body><p>We have <script type="math/asciimath">sum_(i=1)^n i</script> in this long sentence here.</p></body></html>'
     [f] = extract_page(html).formulas
     assert f.kind == "asciimath" and f.latex.startswith("{\\sum}_{i = 1}^{n}")
+
+
+def test_grammar_cache_lives_in_the_user_cache_folder(tmp_path, monkeypatch) -> None:
+    from sciloom.corpus.web.asciimath import _grammar_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = _grammar_cache()
+    assert path is not None and path.startswith(str(tmp_path / "sciloom"))
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert _grammar_cache() is None
