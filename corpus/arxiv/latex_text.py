@@ -41,11 +41,10 @@ VERBATIM_ENVS = frozenset(
     "verbatim verbatim* Verbatim Verbatim* lstlisting minted BVerbatim LVerbatim alltt".split()
 )
 DROP_ENVS = frozenset(
-    "tikzpicture pgfpicture picture pspicture filecontents filecontents* comment tikzcd axis "
-    "forest titlepage-unused".split()
+    "tikzpicture pgfpicture picture pspicture filecontents filecontents* comment tikzcd axis forest ".split()
 )
 FIGURE_ENVS = frozenset("figure figure* wrapfigure SCfigure subfigure subfloat".split())
-TABLE_ENVS = frozenset("table table* wraptable sidewaystable longtable-float".split())
+TABLE_ENVS = frozenset("table table* wraptable sidewaystable ".split())
 LIST_ENVS = frozenset("itemize enumerate description compactitem compactenum inparaenum list".split())
 THEOREM_DEFAULTS = {
     n: n.capitalize()
@@ -103,17 +102,17 @@ ARGS: dict[str, tuple[int, int, int | None]] = {
         "label vspace hspace vspace* hspace* stepcounter refstepcounter epsfig psfig epsfbox epsffile "
         "graphicspath bibliographystyle pagestyle thispagestyle pagenumbering nocite hypersetup tikzset "
         "pgfplotsset usetikzlibrary tikzsetnextfilename linespread lstset vphantom phantom hphantom "
-        "enlargethispage theoremstyle newcounter addcontentsline-1 pdfbookmark bibpunct setstretch "
-        "urlstyle fontsize-1 affiliation address email thanks date institute affil author orcid "
-        "keywords-drop pacs-drop shorttitle runningtitle setcitestyle DeclareGraphicsExtensions "
-        "captionsetup* counterwithin-1 crefname-1 Crefname-1 markboth-1 markright "
+        "enlargethispage theoremstyle newcounter  pdfbookmark bibpunct setstretch "
+        "urlstyle  affiliation address email thanks date institute affil author orcid "
+        "  shorttitle runningtitle setcitestyle DeclareGraphicsExtensions "
+        "captionsetup*     markright "
         "includesvg institution authornote authorrunning titlerunning ead cortext fntext tnotetext "
         "received accepted published altaffiliation homepage".split(),
         (1, 1, None),
     ),
     **dict.fromkeys(
         "setlength addtolength setcounter addtocounter numberwithin counterwithin crefname markboth "
-        "definecolor-2 fontsize".split(),
+        " fontsize".split(),
         (0, 2, None),
     ),
     "includegraphics": (1, 1, None),
@@ -157,6 +156,7 @@ ARGS: dict[str, tuple[int, int, int | None]] = {
     "newtheorem": (1, 2, None),
     "end": (0, 1, None),
     "rule": (1, 2, None),
+    "cline": (0, 1, None),
     # revtex/natbib .bbl markup: `\bibinfo{author}{A. Smith}` keeps the value, not the field name.
     "bibinfo": (0, 2, 1),
     "bibfield": (0, 2, 1),
@@ -177,7 +177,7 @@ DROP_WORDS = frozenset(
     "linebreak nolinebreak smallskip medskip bigskip vfill hfill hfil vfil protect relax maketitle "
     "tableofcontents listoffigures listoftables appendix normalfont boldmath unboldmath sloppy fussy "
     "flushbottom onecolumn twocolumn frontmatter mainmatter backmatter hline toprule midrule bottomrule "
-    "cline-x nobreak allowbreak selectfont par noalign makeatletter makeatother cr crcr null strut "
+    " nobreak allowbreak selectfont par noalign makeatletter makeatother cr crcr null strut "
     "hfilneg centerline leftline rightline printindex endinput ignorespaces unskip nopagebreak "
     "FloatBarrier hrule vrule newblock sffamily rmfamily ttfamily bfseries itshape mdseries upshape "
     "scshape slshape em qed qedhere qedsymbol footnotemark today and thispagestyle leavevmode "
@@ -629,11 +629,10 @@ class LatexToText:
         return after
 
     def _captions_only(self, inner: str) -> str:
+        """A figure keeps its captions (sub-figures' too) and nothing else."""
         out: list[str] = []
         for m in re.finditer(r"\\(?:sub)?caption(?:of)?\b\*?", inner):
             self._command(inner, m.start(), out)
-        for m in re.finditer(r"\\begin\s*\{(subfigure|minipage|subfloat)\}", inner):
-            del m  # nested sub-figures: their \caption were found above
         return "".join(out)
 
     def _bib_environment(self, body: str) -> str:
