@@ -24,7 +24,19 @@ from sciloom.manifests.render import stage_dirs, summary
 MAX_ROWS = 50_000
 SAMPLES_PER_SOURCE = 3
 SAMPLE_CHARS = 1500
-MATH_SCORE_KEYS = ("math_score", "math_fraction")
+# Where the extractors record how much math a document has: web pages a 0-1 math score, arXiv
+# papers the fraction of characters inside math.
+MATH_SCORE_PATHS = (("math", "score"), ("arxiv", "math_fraction"), ("math_score",))
+
+
+def math_score(meta: dict[str, Any]) -> float | None:
+    for path in MATH_SCORE_PATHS:
+        value: Any = meta
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 def _png(fig) -> str:
@@ -57,8 +69,9 @@ def funnel_plot(data: dict[str, Any]) -> dict[str, str] | None:
     def draw(ax):
         x = range(len(stages))
         for src in sources:
-            kept = [s["sources"].get(src, {}).get("docs", {}).get("kept", 0) for s in stages]
-            ax.plot(list(x), kept, marker="o", label=src)
+            # None leaves a gap where the source does not pass through a stage (prompt data joins late)
+            kept = [s["sources"][src]["docs"]["kept"] if src in s["sources"] else None for s in stages]
+            ax.plot(list(x), [float("nan") if k is None else k for k in kept], marker="o", label=src)
         ax.set_xticks(list(x))
         ax.set_xticklabels([s["stage"] for s in stages], rotation=30, ha="right", fontsize=8)
         ax.set_ylabel("documents kept")
@@ -102,6 +115,13 @@ def _read_rows(folder: Path, columns: list[str]) -> list[dict[str, Any]]:
     return rows[:MAX_ROWS]
 
 
+def _shared_bins(values: list[float], n: int) -> list[float]:
+    lo, hi = (min(values), max(values)) if values else (0.0, 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    return [lo + (hi - lo) * i / n for i in range(n + 1)]
+
+
 def histograms(build_dir: Path) -> list[dict[str, str]]:
     folder = _final_doc_stage(build_dir)
     if folder is None:
@@ -111,16 +131,16 @@ def histograms(build_dir: Path) -> list[dict[str, str]]:
     scores: dict[str, list[float]] = {}
     for r in rows:
         by_source.setdefault(r["source"], []).append(len(r["text"]))
-        meta = json.loads(r["metadata"] or "{}")
-        for key in MATH_SCORE_KEYS:
-            if isinstance(meta.get(key), (int, float)):
-                scores.setdefault(r["source"], []).append(float(meta[key]))
-                break
+        score = math_score(json.loads(r["metadata"] or "{}"))
+        if score is not None:
+            scores.setdefault(r["source"], []).append(score)
     figs = []
 
     def draw_len(ax):
+        # One set of bins for all sources, so their bars line up and compare.
+        bins = _shared_bins([v for vals in by_source.values() for v in vals], 30)
         for src, lengths in sorted(by_source.items()):
-            ax.hist(lengths, bins=30, alpha=0.6, label=src)
+            ax.hist(lengths, bins=bins, alpha=0.6, label=src)
         ax.set_xlabel("characters")
         ax.set_ylabel("documents")
         ax.legend(fontsize=7)
@@ -130,8 +150,9 @@ def histograms(build_dir: Path) -> list[dict[str, str]]:
     def draw_score(ax):
         if not scores:
             ax.text(0.5, 0.5, "no math scores recorded", ha="center", va="center")
+        bins = _shared_bins([v for vals in scores.values() for v in vals], 20)
         for src, vals in sorted(scores.items()):
-            ax.hist(vals, bins=20, alpha=0.6, label=src)
+            ax.hist(vals, bins=bins, alpha=0.6, label=src)
         ax.set_xlabel("math score")
         ax.set_ylabel("documents")
         if scores:
@@ -157,12 +178,8 @@ def proportions_plot(data: dict[str, Any]) -> dict[str, str]:
         if not names:
             ax.text(0.5, 0.5, "no mix recorded", ha="center", va="center")
             return
-        target = [
-            float(sources[n].get("target_token_fraction", sources[n].get("target", 0)) or 0) for n in names
-        ]
-        actual = [
-            float(sources[n].get("realised_token_fraction", sources[n].get("actual", 0)) or 0) for n in names
-        ]
+        target = [float(sources[n].get("target_token_share") or 0) for n in names]
+        actual = [float(sources[n].get("realised_token_share") or 0) for n in names]
         xs = range(len(names))
         ax.bar([x - 0.2 for x in xs], target, width=0.4, label="target")
         ax.bar([x + 0.2 for x in xs], actual, width=0.4, label="realised")
@@ -176,16 +193,29 @@ def proportions_plot(data: dict[str, Any]) -> dict[str, str]:
 
 def cluster_plot(data: dict[str, Any]) -> dict[str, str]:
     dedup = _find([s["extra"] for s in data["stages"]], "dedup") or {}
-    dist = dedup.get("cluster_sizes") or dedup.get("cluster_size_histogram") or {}
+    clusters = dedup.get("clusters") or {}
+    # size bucket ("2", "3", "4-7", ...) -> clusters, for exact and near duplicates
+    dists = {kind: (clusters.get(kind) or {}).get("size_distribution") or {} for kind in ("exact", "near")}
+    buckets = list(dict.fromkeys([*dists["exact"], *dists["near"]]))
+    buckets.sort(key=lambda b: int(b.split("-")[0].rstrip("+")))
 
     def draw(ax):
-        if not dist:
+        if not any(v for d in dists.values() for v in d.values()):
             ax.text(0.5, 0.5, "no duplicate clusters", ha="center", va="center")
-            return
-        items = sorted((int(k), int(v)) for k, v in dist.items())
-        ax.bar([str(k) for k, _ in items], [v for _, v in items], color="#4f81bd")
+        xs = range(len(buckets))
+        for offset, kind, color in ((-0.2, "exact", "#4f81bd"), (0.2, "near", "#9bbb59")):
+            ax.bar(
+                [x + offset for x in xs],
+                [dists[kind].get(b, 0) for b in buckets],
+                width=0.4,
+                label=kind,
+                color=color,
+            )
+        ax.set_xticks(list(xs))
+        ax.set_xticklabels(buckets)
         ax.set_xlabel("cluster size (documents)")
         ax.set_ylabel("clusters")
+        ax.legend(fontsize=7)
 
     return _figure("cluster_sizes", "Near-duplicate cluster sizes", draw)
 
