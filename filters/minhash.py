@@ -26,6 +26,7 @@ The three modes of `dedup_stage.py` all call `signatures()` and differ only in h
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,11 +64,14 @@ class MinhashParams:
         }
 
 
+@functools.lru_cache(maxsize=8)
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The (a, b) uint32 parameters of the hash permutations; a is odd."""
     rng = np.random.Generator(np.random.PCG64(seed))
     a = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
     b = rng.integers(0, 1 << 32, size=num_perm, dtype=np.uint64).astype(np.uint32)
+    a.flags.writeable = False  # cached: shared by every caller
+    b.flags.writeable = False
     return a, b
 
 
@@ -98,6 +102,8 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, n_docs: int, params: Mi
     counts = np.diff(soff)
     nonempty = np.flatnonzero(counts > 0)
     a_col, b_col = a[:, None], b[:, None]
+    # One reused block buffer: a fresh 4 MiB array per block costs page faults, not just arithmetic.
+    buffer = np.empty(params.num_perm * max(_BLOCK_SHINGLES, int(counts.max(initial=0))), dtype=np.uint32)
     i = 0
     while i < len(nonempty):
         # Take documents until the block holds about _BLOCK_SHINGLES shingles.
@@ -106,11 +112,11 @@ def _signatures(hashes: np.ndarray, offsets: np.ndarray, n_docs: int, params: Mi
         j = max(j, i + 1)
         docs = nonempty[i:j]
         lo, hi = soff[docs[0]], soff[docs[-1] + 1]
-        block = np.multiply.outer(a, values[lo:hi])  # wraps mod 2^32
+        block = buffer[: params.num_perm * (hi - lo)].reshape(params.num_perm, hi - lo)
+        np.multiply(a_col, values[lo:hi], out=block)  # wraps mod 2^32
         block += b_col
         out[docs] = np.minimum.reduceat(block, soff[docs] - lo, axis=1).T
         i = j
-    del a_col
     return out
 
 

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from sciloom.corpus.errors import InputError, StageError
 from sciloom.corpus.shards import iter_rows
 from sciloom.filters.exact_dedup import paragraph_hashes
+from sciloom.filters.malloc import keep_freed_memory
 from sciloom.filters.minhash import MinhashParams, fingerprints
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ def compute_table(
 
 
 def _compute_job(args: tuple) -> SignatureTable:
+    keep_freed_memory()
     return compute_table(*args)
 
 
@@ -156,6 +158,7 @@ def compute_tables(
     paragraph_min_chars: int | None = None,
 ) -> list[SignatureTable]:
     """Tables of all input files, in input order; one process per file when workers > 1."""
+    keep_freed_memory()  # the batches reuse their temporaries instead of page-faulting them in
     jobs = [(p, params, batch_size, paragraph_min_chars) for p in paths]
     if workers <= 1 or len(paths) <= 1:
         return [_compute_job(j) for j in jobs]
