@@ -42,6 +42,7 @@ from typing import Any
 from datatrove.executor.slurm import SlurmPipelineExecutor
 
 from sciloom.corpus.errors import StageError, UsageError
+from sciloom.manifests.schema import MANIFEST_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -507,6 +508,12 @@ def stage_status(stage_dir: str | os.PathLike) -> StageStatus:
     stage_dir = Path(stage_dir)
     logging_dir = stage_dir / "logs"
     info = _executor_info(logging_dir)
+    if not info and not (logging_dir / "completions").is_dir() and not (logging_dir / JOBS_FILE).is_file():
+        # Ran in the driver process; its manifest is written only when it finished.
+        tasks = int(_stage_manifest(stage_dir).get("tasks") or 1)
+        return StageStatus(
+            stage_dir.name, stage_dir, tasks, "driver", [TaskStatus(r, "done") for r in range(tasks)]
+        )
     tasks = int(info.get("world_size") or info.get("tasks") or 0)
     done = {int(p.name) for p in (logging_dir / "completions").glob("*") if p.name.isdigit()}
     tasks = max([tasks, *(r + 1 for r in done)])
@@ -515,7 +522,7 @@ def stage_status(stage_dir: str | os.PathLike) -> StageStatus:
     queued: dict[int, QueuedTask] = {}
     note = ""
     rows: list[QueuedTask] | None = None
-    if launches:
+    if launches and len(done) < tasks:  # a finished stage needs no queue lookup
         try:
             rows = squeue(launches[-1]["job_ids"], retry_s=0) if shutil.which("squeue") else None
         except StageError as err:
@@ -563,15 +570,26 @@ def find_stage_dirs(path: str | os.PathLike) -> list[Path]:
     path = Path(path)
     if _is_stage_dir(path):
         return [path]
-    found = [p for p in path.rglob("logs") if p.is_dir() and _is_stage_dir(p.parent)]
-    return sorted({p.parent for p in found}, key=lambda d: (d.name, str(d)))
+    found = [
+        p.parent for p in path.rglob("*") if p.name in ("logs", MANIFEST_NAME) and _is_stage_dir(p.parent)
+    ]
+    return sorted(set(found), key=lambda d: (d.name, str(d)))
 
 
 def _is_stage_dir(path: Path) -> bool:
+    """A folder a stage ran in: datatrove's task files, or a stage manifest (stages that run in the
+    driver process, such as dedup's clustering or the mix, leave only that)."""
     logs = path / "logs"
-    return (
-        (logs / "executor.json").is_file() or (logs / "completions").is_dir() or (logs / JOBS_FILE).is_file()
-    )
+    if (logs / "executor.json").is_file() or (logs / "completions").is_dir() or (logs / JOBS_FILE).is_file():
+        return True
+    return _stage_manifest(path).get("kind") == "stage"
+
+
+def _stage_manifest(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / MANIFEST_NAME).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _executor_info(logging_dir: Path) -> dict[str, Any]:

@@ -50,9 +50,8 @@ def run(args: argparse.Namespace) -> int:
             str(c).ljust(w) if i in left else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))
         ]
         print("  ".join(cells).rstrip(), file=out)
-    for st in statuses:
-        if st.note:
-            print(f"note: {st.name}: {st.note}", file=out)
+    for note in dict.fromkeys(st.note for st in statuses if st.note):
+        print(f"note: {note}", file=out)
     failed = [(st, t) for st in statuses for t in st.task_states if t.state == "failed"]
     for st, task in failed[: args.max_failed]:
         job = f" (slurm job {task.job})" if task.job else ""
