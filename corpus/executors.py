@@ -191,8 +191,19 @@ class SlurmStageExecutor(SlurmPipelineExecutor):
             ) from err
         if self.job_id == -1:  # every task already has a completion
             return
-        self._record_launch(list(recorder.job_ids))
-        self._wait(list(recorder.job_ids))
+        job_ids = list(recorder.job_ids)
+        self._record_launch(job_ids)
+        try:
+            self._wait(job_ids)
+        except KeyboardInterrupt:
+            logger.warning(
+                "stage %s: stopped waiting; jobs %s keep running (scancel %s to stop them). "
+                "Rerunning the same command waits for them, then submits what is left.",
+                self.stage,
+                ", ".join(job_ids),
+                " ".join(job_ids),
+            )
+            raise
         self._check_completions()
 
     def _record_launch(self, job_ids: list[str]) -> None:
