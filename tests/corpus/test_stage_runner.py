@@ -35,7 +35,10 @@ def write_inputs(folder, n_files=3, per_file=10):
     paths = []
     for f in range(n_files):
         path = folder / f"in{f}.jsonl"
-        rows = [{"id": f"{f}-{i}", "text": "x" * (i % 6), "source": "web" if i % 2 else "arxiv"} for i in range(per_file)]
+        rows = [
+            {"id": f"{f}-{i}", "text": "x" * (i % 6), "source": "web" if i % 2 else "arxiv"}
+            for i in range(per_file)
+        ]
         path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
         paths.append(str(path))
     bad = folder / "bad.jsonl"
