@@ -5,7 +5,7 @@ dedup_corpus.py, built from real GSM8K sentences), 128 hashes, word 5-gram shing
 `--repeat` runs, measured in CPU seconds of this process (`time.process_time`, fair on a shared
 box) and wall seconds. Each method computes signatures from the raw text (tokenising included):
 
-- sciloom: `minhash.signatures` on batches of 256 documents (the stage's default) (also gives the exact hash and length);
+- sciloom: `minhash.signatures` (with `malloc.keep_freed_memory`, as the stage runs it) on batches of 256 documents (the stage's default) (also gives the exact hash and length);
 - datasketch `update()`: one `MinHash(num_perm=128)` per document, one `update` per shingle (sha1);
 - datasketch `MinHash.bulk`: the shingle lists of a batch at once (its default sha1 hashing);
 - datatrove: `MinhashDedupSignature.get_shingles` + `get_signature` with its default text
@@ -33,8 +33,10 @@ def shingles_ds(text: str) -> list[bytes]:
 
 
 def run_sciloom(texts: list[str]) -> None:
+    from sciloom.filters.malloc import keep_freed_memory
     from sciloom.filters.minhash import MinhashParams, signatures
 
+    keep_freed_memory()  # as the dedup stage does (filters/malloc.py)
     params = MinhashParams()
     for i in range(0, len(texts), 256):
         signatures(texts[i : i + 256], params)

@@ -223,9 +223,9 @@ def run_datatrove_passes(
         logging_dir = str(work_dir / "logs" / name)
         if executor_factory is not None:
             return executor_factory(pipeline=pipeline, tasks=n_tasks, logging_dir=logging_dir)
-        from datatrove.executor import LocalPipelineExecutor
+        from sciloom.corpus.stage import QuietLocalExecutor
 
-        return LocalPipelineExecutor(
+        return QuietLocalExecutor(
             pipeline=pipeline, tasks=n_tasks, workers=max(1, min(n_workers, n_tasks)), logging_dir=logging_dir
         )
 

@@ -29,7 +29,7 @@ import numpy as np
 from sciloom.corpus.shards import ShardReader
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.filters.config import DedupConfig
-from sciloom.filters.dedup_clusters import DedupDecisions, decide, load_removed
+from sciloom.filters.dedup_clusters import decide, load_removed
 from sciloom.filters.dedup_removal import BOILERPLATE_FILE, DedupRemovalFilter
 from sciloom.filters.dedup_write import write_dedup_stage
 from sciloom.filters.exact_dedup import boilerplate_hashes
@@ -117,7 +117,7 @@ def run_dedup(inputs: list[str], config: DedupConfig, run: StageRun) -> StageMan
     else:
         table, index, sig_time = _cluster_locally(list(inputs), config, params, run.workers, work)
     cluster_time = time.perf_counter() - start - (sig_time or 0.0)
-    stats = DedupDecisions(stats=_read_stats(work)).stats
+    stats = _read_stats(work)
 
     def extra(_: StageManifest) -> dict:
         return {
