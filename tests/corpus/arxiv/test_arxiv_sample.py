@@ -25,7 +25,7 @@ def test_sample_folder_extracts_every_paper(repo_root: Path, tmp_path: Path) -> 
     out = tmp_path / "out"
     assert main(["extract", "arxiv", str(repo_root / "corpus" / "sample" / "arxiv"), "--out", str(out)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["sources"]["arxiv"]["docs"]["kept"] == 4
+    assert manifest["sources"]["arxiv"]["docs"]["kept"] == 5
     assert sorted(Path(p).name for p in manifest["extra"]["skipped_inputs"]) == [
         "README.md",
         "make_archives.py",
