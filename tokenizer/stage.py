@@ -108,6 +108,8 @@ def run_tokenize_stage(
     `manifest.extra["tokenize"]` holds the tokenizer sha256 and, per source, the dataset prefix,
     tokens (EOD included), documents and the sha256 of both files.
     """
+    if not inputs:
+        raise StageError(f"stage {run.name}: no inputs")
     model = Path(tokenizer_model)
     if model.is_dir():
         model = model / MODEL_NAME
@@ -115,8 +117,8 @@ def run_tokenize_stage(
         raise UsageError(f"{tokenizer_model}: no such tokenizer model")
     if model.suffix == ".json":
         raise UsageError(f"{model}: tokenize needs a SentencePiece .model (megatron reads it with its eod)")
-    out_dir = Path(run.out_dir)
-    tokens_dir = out_dir / TOKENS_DIR
+    # Absolute: the step may run in another working directory (a Slurm task).
+    tokens_dir = Path(run.out_dir).absolute() / TOKENS_DIR
     sha = fingerprint(model)
     pinned = pin_tokenizer(model, sha, tokens_dir)
     run = dataclasses.replace(run, tasks=run.tasks or len(inputs))
