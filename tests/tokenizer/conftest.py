@@ -3,7 +3,8 @@
 The texts are the raw TeX of the arXiv submissions (decoded as UTF-8, else latin-1 as a careless
 extractor would: Cyrillic cp1251 and cp1252 papers then carry odd characters, which is the point),
 the raw HTML of the web pages, their extracted text with LaTeX (the ground truth), and MATH
-problems with solutions. The extractors are built elsewhere; this reads the archives directly.
+problems with solutions, plus the raw inputs of the embedded sample build (`corpus/sample`).
+The extractors are built elsewhere; this reads the archives directly.
 """
 
 from __future__ import annotations
@@ -89,10 +90,27 @@ def real_documents(shared_data: Path) -> list[dict]:
     return docs
 
 
+def sample_inputs(sample_dir: Path) -> list[dict]:
+    """The raw inputs of the embedded sample build (corpus/sample): TeX, HTML, GSM8K-style rows."""
+    docs: list[dict] = []
+    for path in sorted((sample_dir / "arxiv").iterdir()):
+        for member, data in _tex_members(path):
+            docs.append({"id": f"sample/{path.name}::{member}", "source": "sample", "text": _decode(data)})
+    for path in sorted((sample_dir / "web").glob("*.html")):
+        docs.append({"id": f"sample/{path.name}", "source": "sample", "text": _decode(path.read_bytes())})
+    for path in sorted((sample_dir / "problems").glob("*.jsonl")):
+        for i, line in enumerate(path.read_text().splitlines()):
+            row = json.loads(line)
+            text = "\n\n".join(str(v) for v in row.values() if isinstance(v, str))
+            docs.append({"id": f"sample/{path.name}:{i}", "source": "sample", "text": text})
+    return docs
+
+
 @pytest.fixture(scope="session")
-def real_docs(shared_data: Path) -> list[dict]:
-    docs = real_documents(shared_data)
+def real_docs(shared_data: Path, repo_root: Path) -> list[dict]:
+    docs = real_documents(shared_data) + sample_inputs(repo_root / "corpus" / "sample")
     assert sum(d["source"] == "arxiv" for d in docs) >= 20
+    assert sum(d["source"] == "sample" for d in docs) >= 10
     return docs
 
 

@@ -36,7 +36,7 @@ def stage(tmp_path_factory, shard_paths, bpe_model):
 def test_one_dataset_per_source_with_counts_equal_to_the_manifest(stage, real_docs):
     out, manifest = stage
     info = manifest.extra["tokenize"]
-    assert set(info["datasets"]) == {"arxiv", "math", "web", "web_html"}
+    assert set(info["datasets"]) == {"arxiv", "math", "sample", "web", "web_html"}
     for source, d in info["datasets"].items():
         ds = IndexedDataset(d["prefix"])
         assert len(ds) == d["documents"] == sum(doc["source"] == source for doc in real_docs)

@@ -97,7 +97,7 @@ def test_metadata_records_fingerprint_settings_and_reserved_ids(bpe_model):
     assert meta["reserved_ids"] == {s: sp.piece_to_id(s) for s in reserved_symbols()}
     assert meta["vocab_size"] == sp.get_piece_size() == 4000
     assert 3_000_000 < meta["sample"]["bytes"] < 4_500_000 and meta["sample"]["rate"] < 1
-    assert set(meta["sample"]["bytes_by_source"]) <= {"arxiv", "math", "web", "web_html"}
+    assert set(meta["sample"]["bytes_by_source"]) <= {"arxiv", "math", "sample", "web", "web_html"}
     megatron_meta = json.loads(bpe_model.with_name("tokenizer_metadata.json").read_text())
     assert megatron_meta["library"] == "sentencepiece"
 
