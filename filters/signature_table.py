@@ -104,14 +104,20 @@ def read_texts(path: str) -> Iterator[tuple[list[str], list[str]]]:
             return
         ids: list[str] = []
         texts: list[str] = []
-        for row in iter_rows(path):
-            ids.append(str(row["id"]))
-            texts.append(row["text"])
-            if len(ids) >= 4096:
-                yield ids, texts
-                ids, texts = [], []
-        if ids:
+        error: InputError | None = None
+        try:
+            for row in iter_rows(path):
+                ids.append(str(row["id"]))
+                texts.append(row["text"])
+                if len(ids) >= 4096:
+                    yield ids, texts
+                    ids, texts = [], []
+        except InputError as err:
+            error = err
+        if ids:  # the rows read before an error stay in the stage (ShardReader keeps them too)
             yield ids, texts
+        if error is not None:
+            raise error
     except (InputError, OSError) as err:
         logger.warning("signatures: %s unreadable past this point (%s)", path, err)
     except Exception as err:  # pyarrow raises its own types for corrupt files

@@ -141,3 +141,22 @@ def test_deduplicated_parquet_stage_passes_through_unchanged(tmp_path, runs):
     some = next(iter(after))
     assert after[some].text == before[some].text
     assert after[some].metadata["provenance"]["stages"] == ["dedup", "dedup2"]
+
+
+def test_unreadable_input_is_quarantined_and_the_rest_deduplicated(tmp_path, gsm8k_train):
+    good = write_jsonl(
+        tmp_path / "a.jsonl", [{"id": f"g{i}", "text": gsm8k_train[i]["question"]} for i in range(5)]
+    )
+    bad = tmp_path / "b.jsonl"
+    bad.write_text(
+        json.dumps({"id": "b0", "text": gsm8k_train[0]["question"]})
+        + "\n{not json\n"
+        + json.dumps({"id": "b2", "text": "x"})
+        + "\n"
+    )
+    manifest = run_dedup_stage([str(good), str(bad)], DedupConfig(), StageRun("dedup", tmp_path / "o"))
+    t = manifest.totals
+    assert t.quarantined_reasons == {"bad_json_line": 1}
+    assert t.dropped_reasons == {"exact_duplicate": 1}  # b0 repeats g0, read before the bad line
+    assert t.docs["in"] == 7 and t.docs["kept"] == 5
+    assert manifest.quarantine[0]["input"] == str(bad)
