@@ -74,11 +74,19 @@ class DocumentEncoder:
     def decode(self, ids: list[int]) -> str:
         return self.sp.decode(ids)
 
+    def id_to_piece(self, token_id: int) -> str:
+        return self.sp.id_to_piece(token_id)
 
-def load_encoder(model_path: str | os.PathLike) -> DocumentEncoder:
+
+def load_encoder(model_path: str | os.PathLike):
+    """The encoder for a SentencePiece `.model`, or a Hugging Face `tokenizer.json` (extended bases)."""
+    from sciloom.corpus.errors import UsageError
+
     path = Path(model_path)
     if not path.is_file():
-        from sciloom.corpus.errors import UsageError
-
         raise UsageError(f"{path}: no such tokenizer model")
+    if path.suffix == ".json":
+        from sciloom.tokenizer.hf_encode import HFDocumentEncoder
+
+        return HFDocumentEncoder(path)
     return DocumentEncoder(path)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datatrove.data import Document
 
 from sciloom.corpus.record import source_of
-from sciloom.tokenizer.encode import DocumentEncoder
+from sciloom.tokenizer.encode import DocumentEncoder, load_encoder
 
 SAMPLE_TEXT = (
     "Theorem 1. For $n \\geq 12345$ we have\n"
@@ -49,8 +49,7 @@ class Fertility:
 
 def split_text(encoder: DocumentEncoder, text: str) -> list[tuple[int, str]]:
     """(id, piece) for every token of `text`."""
-    sp = encoder.sp
-    return [(i, sp.id_to_piece(i)) for i in encoder.encode(text)]
+    return [(i, encoder.id_to_piece(i)) for i in encoder.encode(text)]
 
 
 def fertility(
@@ -74,4 +73,4 @@ def fertility_of_files(
 ) -> dict[str, Fertility]:
     from sciloom.corpus.shards import read_documents
 
-    return fertility(DocumentEncoder(model), read_documents(files), max_docs)
+    return fertility(load_encoder(model), read_documents(files), max_docs)

@@ -32,7 +32,8 @@ from sciloom.corpus.step import SciloomStep
 from sciloom.manifests.checksums import sha256_file
 from sciloom.manifests.schema import StageManifest
 from sciloom.tokenizer import indexed_dataset as ids_format
-from sciloom.tokenizer.encode import DocumentEncoder
+from sciloom.tokenizer.encode import DocumentEncoder, load_encoder
+from sciloom.tokenizer.extend import HF_NAME
 from sciloom.tokenizer.metadata import (
     METADATA_NAME,
     MODEL_NAME,
@@ -45,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 TEXT_NOT_STRING = "text_not_string"
 TOKENS_DIR = "tokens"
+HF_CONFIG_NAME = "tokenizer_config.json"
 PARTS_DIR = "parts"
 
 
@@ -65,7 +67,7 @@ class TokenizeStep(SciloomStep):
 
     def __init__(self, model_path: str, tokens_dir: str) -> None:
         super().__init__()
-        self.encoder = DocumentEncoder(model_path)
+        self.encoder = load_encoder(model_path)
         self.tokens_dir = tokens_dir
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
@@ -112,11 +114,9 @@ def run_tokenize_stage(
         raise StageError(f"stage {run.name}: no inputs")
     model = Path(tokenizer_model)
     if model.is_dir():
-        model = model / MODEL_NAME
+        model = next((model / n for n in (MODEL_NAME, HF_NAME) if (model / n).is_file()), model / MODEL_NAME)
     if not model.is_file():
         raise UsageError(f"{tokenizer_model}: no such tokenizer model")
-    if model.suffix == ".json":
-        raise UsageError(f"{model}: tokenize needs a SentencePiece .model (megatron reads it with its eod)")
     # Absolute: the step may run in another working directory (a Slurm task).
     tokens_dir = Path(run.out_dir).absolute() / TOKENS_DIR
     sha = fingerprint(model)
@@ -133,7 +133,10 @@ def run_tokenize_stage(
 
 def pin_tokenizer(model: Path, sha: str, tokens_dir: Path) -> Path:
     """Copy the model into the stage folder, or refuse when the folder holds another tokenizer."""
-    pinned = tokens_dir / MODEL_NAME
+    pinned = tokens_dir / (HF_NAME if model.suffix == ".json" else MODEL_NAME)
+    other = tokens_dir / (MODEL_NAME if model.suffix == ".json" else HF_NAME)
+    if other.is_file():
+        raise TokenizerMismatchError(f"{tokens_dir}: datasets here were made with {other.name}, not {model}")
     if pinned.is_file():
         old = fingerprint(pinned)
         if old != sha:
@@ -143,11 +146,14 @@ def pin_tokenizer(model: Path, sha: str, tokens_dir: Path) -> Path:
             )
         return pinned
     tokens_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tokens_dir / f".{MODEL_NAME}.tmp"
+    tmp = tokens_dir / f".{pinned.name}.tmp"
     shutil.copyfile(model, tmp)
     if metadata_path(model).is_file():
         shutil.copyfile(metadata_path(model), tokens_dir / METADATA_NAME)
-    write_megatron_metadata(pinned)
+    if pinned.name == MODEL_NAME:
+        write_megatron_metadata(pinned)
+    elif model.with_name(HF_CONFIG_NAME).is_file():  # names the EOD token of an HF tokenizer
+        shutil.copyfile(model.with_name(HF_CONFIG_NAME), tokens_dir / HF_CONFIG_NAME)
     tmp.replace(pinned)
     return pinned
 
@@ -193,7 +199,7 @@ def merge_parts(
     total = sum(d["tokens"] for d in datasets.values())
     return {
         "tokenizer_sha256": sha,
-        "tokenizer_model": str((tokens_dir / MODEL_NAME).resolve()),
+        "tokenizer_model": str(Path(encoder.model_path).resolve()),
         "vocab_size": encoder.vocab_size,
         "dtype": ids_format.optimal_dtype(encoder.vocab_size).__name__,
         "eod_id": encoder.eod_id,

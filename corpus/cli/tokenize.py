@@ -14,7 +14,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Encode documents (ids + EOD) into OUT/tokens/<source>.bin|idx, one task per shard.",
     )
     add_stage_arguments(p)
-    p.add_argument("--tokenizer", required=True, help="SentencePiece tokenizer.model (or its folder)")
+    p.add_argument(
+        "--tokenizer",
+        required=True,
+        help="tokenizer.model (SentencePiece) or tokenizer.json (Hugging Face), or their folder",
+    )
     p.add_argument(
         "--source",
         default="unknown",

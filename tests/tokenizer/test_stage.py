@@ -179,3 +179,35 @@ def test_a_document_whose_text_is_not_a_string_is_quarantined_by_the_step(tmp_pa
     assert [d.id for d in kept] == ["a"]
     assert step.stats["quarantined|text_not_string|s"].total == 1
     assert (tmp_path / "tokens" / "parts" / "s" / "00000.idx").is_file()
+
+
+def test_an_extended_hugging_face_tokenizer_tokenizes_losslessly(tmp_path, real_docs, shard_paths):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from sciloom.tokenizer.extend import extend_tokenizer
+
+    hf = Tokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=1500,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    hf.train_from_iterator((d["text"] for d in real_docs if d["source"] == "math"), trainer)
+    (tmp_path / "base").mkdir()
+    hf.save(str(tmp_path / "base" / "tokenizer.json"))
+    extended = extend_tokenizer(tmp_path / "base", tmp_path / "ext")
+    web = [p for p in shard_paths if p.endswith("/web.jsonl")]
+    manifest = run_tokenize_stage(web, extended, StageRun(name="tokenize", out_dir=tmp_path / "out"))
+    info = manifest.extra["tokenize"]
+    eod = hf.token_to_id("<|endoftext|>")
+    assert info["eod_id"] == eod
+    ds = IndexedDataset(info["datasets"]["web"]["prefix"])
+    ext = Tokenizer.from_file(str(extended))
+    texts = [d["text"] for d in real_docs if d["source"] == "web"]
+    assert len(ds) == len(texts)
+    for i, text in enumerate(texts):
+        ids = ds[i].tolist()
+        assert ids[-1] == eod and ext.decode(ids[:-1], skip_special_tokens=False) == text
