@@ -43,15 +43,10 @@ class BenchmarkItem:
     def key(self) -> str:
         return f"{self.benchmark}/{self.item_id}"
 
-    def texts(self) -> list[str]:
-        """The texts whose n-grams identify the item: question, solution(s), and both joined."""
-        out = [self.question]
-        if self.solution:
-            # Calculator annotations go: their arithmetic n-grams are shared by unrelated problems.
-            cleaned = _CALCULATOR.sub("", self.solution)
-            out.append(cleaned)
-            out.append(f"{self.question}\n{cleaned}")
-        return out
+    def clean_solution(self) -> str:
+        """The solution without calculator annotations (their arithmetic n-grams are shared by
+        unrelated problems, and copies on the web drop them)."""
+        return _CALCULATOR.sub("", self.solution)
 
 
 def _first(row: dict, names: tuple[str, ...]) -> str | None:

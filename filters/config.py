@@ -189,6 +189,13 @@ class DecontamConfig:
     """Also check against the shipped GSM8K test and MATH test (MATH-500 is a subset) sets."""
     ngram: int = 13
     """Word n-gram size on normalised words, digits kept (Galactica, FineMath, MegaMath: 13)."""
+    min_solution_ngrams: int = 4
+    """A document contains an item when it shares one n-gram of the item's question, or this many
+    n-grams of its solution (single solution sentences recur in unrelated problems; GSM8K train vs
+    test: solution-only overlaps of 1-3 n-grams, all unrelated; a copied solution shares dozens)."""
+    min_solution_share: float = 0.3
+    """... and at least this share of the solution's n-grams (a copied solution shares most of them;
+    a generic sentence such as "60 seconds in a minute and 60 minutes in an hour" a few)."""
     short_question_min_tokens: int = 8
     """A question shorter than `ngram` tokens but at least this long is matched whole (430 of the
     5000 MATH test problems have fewer than 13 tokens); shorter ones are too generic to match."""
@@ -211,7 +218,13 @@ class DecontamConfig:
             self.action,
             f"must be one of {', '.join(DECONTAM_ACTIONS)}",
         )
-        for name in ("ngram", "audit_ngram", "max_hits_reported", "short_question_min_tokens"):
+        for name in (
+            "ngram",
+            "audit_ngram",
+            "max_hits_reported",
+            "short_question_min_tokens",
+            "min_solution_ngrams",
+        ):
             v = getattr(self, name)
             _check(isinstance(v, int) and v >= 1, s, name, v, "must be a positive integer")
         _check(

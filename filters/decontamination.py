@@ -21,6 +21,7 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 from datatrove.data import Document
@@ -42,59 +43,85 @@ HITS_DIR = "decontam/hits"
 CONTAMINATED_PREFIX = "contaminated_"
 MASKED = "decontam_masked_paragraphs"
 MIN_WORD_TOKENS = 4
+BATCH_DOCS = 256
+
+
+QUESTION, SOLUTION = 0, 1
 
 
 class NgramIndex:
-    """Sorted 64-bit n-gram hashes of the benchmark items, each with the item it came from.
+    """Sorted 64-bit n-gram hashes of the benchmark items, each with its item and kind.
 
-    Two guards keep the 13-gram rule from matching what is not the benchmark:
+    A document contains an item when it shares one n-gram of the item's question, or at least
+    `min_solution_ngrams` n-grams and `min_solution_share` of the n-grams of its solution: single
+    solution sentences ("... to find the total number of students", "there are 60 seconds in a
+    minute and 60 minutes in an hour") recur in unrelated problems (on GSM8K train, every
+    solution-only hit against GSM8K/MATH test was such a sentence), while a copied solution shares
+    most of its n-grams. Two more guards:
     - an n-gram needs at least `MIN_WORD_TOKENS` tokens with a letter: pure arithmetic
-      (`12 * 2 = 24 ...`, GSM8K's calculator lines) is shared by countless unrelated problems;
+      (`12 * 2 = 24 ...`) is shared by countless unrelated problems;
     - a question shorter than n tokens (430 of the 5000 MATH test problems) is indexed whole, as
       one k-gram, when it has at least `short_min` tokens, so "How many positive whole-number
       divisors does 196 have?" is still found; shorter ones are too generic to match on.
     """
 
-    def __init__(self, items: list[BenchmarkItem], n: int, short_min: int | None = None) -> None:
+    def __init__(
+        self,
+        items: list[BenchmarkItem],
+        n: int,
+        short_min: int | None = None,
+        min_solution_ngrams: int = 1,
+        min_solution_share: float = 0.0,
+    ) -> None:
         self.n = n
-        texts, owners = [], []
-        for i, item in enumerate(items):
-            for t in item.texts():
-                texts.append(t)
-                owners.append(i)
-        keys, owner = [self._grams(texts, owners, n, short=False)], []
+        self.min_solution_ngrams = min_solution_ngrams
+        self.min_solution_share = min_solution_share
+        parts = [
+            self._grams([it.question for it in items], list(range(len(items))), n, QUESTION),
+            self._grams(
+                [it.clean_solution() for it in items if it.solution],
+                [i for i, it in enumerate(items) if it.solution],
+                n,
+                SOLUTION,
+            ),
+        ]
         self.short_lengths: list[int] = []
         if short_min is not None:
-            short = [
-                (i, item.question)
-                for i, item in enumerate(items)
-                if short_min <= len(tokens(item.question)) < n
-            ]
-            by_len: dict[int, list[tuple[int, str]]] = {}
-            for i, q in short:
-                by_len.setdefault(len(tokens(q)), []).append((i, q))
+            by_len: dict[int, list[int]] = {}
+            for i, item in enumerate(items):
+                k = len(tokens(item.question))
+                if short_min <= k < n:
+                    by_len.setdefault(k, []).append(i)
             for k, group in sorted(by_len.items()):
-                keys.append(self._grams([q for _, q in group], [i for i, _ in group], k, short=False))
+                parts.append(self._grams([items[i].question for i in group], group, k, QUESTION))
                 self.short_lengths.append(k)
-        grams = np.concatenate([g for g, _ in keys])
-        owner = np.concatenate([o for _, o in keys])
+        grams = np.concatenate([p[0] for p in parts])
+        owner = np.concatenate([p[1] for p in parts])
+        kind = np.concatenate([p[2] for p in parts])
         order = np.argsort(grams, kind="stable")
         self.keys = grams[order]
         self.owner = owner[order]
+        self.kind = kind[order]
+        self.solution_total = np.bincount(owner[kind == SOLUTION], minlength=len(items))
 
     @classmethod
     def _grams(
-        cls, texts: list[str], owners: list[int], n: int, short: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
+        cls, texts: list[str], owners: list[int], n: int, kind: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(n-gram hashes, owning item, kind) of `texts`, n-grams with too few words left out."""
         chunk = 2048  # bounded memory: the arrays are per byte of text
         if len(texts) > chunk:
             parts = [
-                cls._grams(texts[i : i + chunk], owners[i : i + chunk], n, short)
+                cls._grams(texts[i : i + chunk], owners[i : i + chunk], n, kind)
                 for i in range(0, len(texts), chunk)
             ]
-            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+            return (
+                np.concatenate([p[0] for p in parts]),
+                np.concatenate([p[1] for p in parts]),
+                np.concatenate([p[2] for p in parts]),
+            )
         hashes, offsets, letters = token_hashes_and_letters(texts)
-        grams, goff = ngram_hashes(hashes, offsets, n, short=short)
+        grams, goff = ngram_hashes(hashes, offsets, n, short=False)
         owner = np.repeat(np.asarray(owners, dtype=np.int64), np.diff(goff))
         # Tokens with a letter per n-gram window (running sum over the windows' start positions,
         # which are exactly the starts `ngram_hashes` keeps when `short` is off).
@@ -103,37 +130,58 @@ class NgramIndex:
         doc_end = np.repeat(offsets[1:], np.diff(offsets))
         starts = np.flatnonzero(np.arange(m) + n <= doc_end)
         keep = (csum[starts + n] - csum[starts]) >= min(MIN_WORD_TOKENS, n)
-        return grams[keep], owner[keep]
+        return grams[keep], owner[keep], np.full(int(keep.sum()), kind, dtype=np.int8)
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def lookup(self, text: str) -> tuple[int, set[int]]:
-        """(number of indexed n-grams in `text`, the items they belong to)."""
-        if len(self.keys) == 0:
-            return 0, set()
-        hashes, offsets = token_hashes([text])
-        total, items = 0, set()
-        for k in (self.n, *self.short_lengths):
-            grams, _ = ngram_hashes(hashes, offsets, k, short=False)
-            found, hit = self._find(grams)
-            total += found
-            items |= hit
-        return total, items
+        """(number of indexed n-grams of `text` that count, the items `text` contains)."""
+        return self.lookup_batch([text])[0]
 
-    def _find(self, grams: np.ndarray) -> tuple[int, set[int]]:
-        if len(grams) == 0:
-            return 0, set()
-        pos = np.searchsorted(self.keys, grams)
-        pos[pos == len(self.keys)] = 0
-        found = self.keys[pos] == grams
-        if not found.any():
-            return 0, set()
-        items: set[int] = set()
-        for g in np.unique(grams[found]):
-            lo, hi = np.searchsorted(self.keys, g, "left"), np.searchsorted(self.keys, g, "right")
-            items.update(int(x) for x in self.owner[lo:hi])
-        return int(found.sum()), items
+    def lookup_batch(self, texts: list[str]) -> list[tuple[int, set[int]]]:
+        """`lookup` for a batch of documents in one vectorised pass (most documents hit nothing)."""
+        out: list[tuple[int, set[int]]] = [(0, set()) for _ in texts]
+        if len(self.keys) == 0 or not texts:
+            return out
+        hashes, offsets = token_hashes(texts)
+        docs, positions = [], []
+        for k in (self.n, *self.short_lengths):
+            grams, goff = ngram_hashes(hashes, offsets, k, short=False)
+            if len(grams) == 0:
+                continue
+            lo = np.searchsorted(self.keys, grams, "left")
+            found = lo < len(self.keys)
+            found[found] = self.keys[lo[found]] == grams[found]
+            if not found.any():
+                continue
+            doc_of = np.repeat(np.arange(len(texts)), np.diff(goff))[found]
+            lo = lo[found]
+            hi = np.searchsorted(self.keys, grams[found], "right")
+            counts = hi - lo
+            docs.append(np.repeat(doc_of, counts))
+            positions.append(
+                np.repeat(lo, counts)
+                + np.arange(counts.sum())
+                - np.repeat(np.cumsum(counts) - counts, counts)
+            )
+        if not docs:
+            return out
+        # one entry per (document, index entry): an n-gram repeated in a document counts once
+        pairs = np.unique(np.stack((np.concatenate(docs), np.concatenate(positions)), axis=1), axis=0)
+        for d in np.unique(pairs[:, 0]):
+            pos = pairs[pairs[:, 0] == d, 1]
+            owner, kind = self.owner[pos], self.kind[pos]
+            items = set(np.unique(owner[kind == QUESTION]).tolist())
+            sol_owners, sol_counts = np.unique(owner[kind == SOLUTION], return_counts=True)
+            enough = (sol_counts >= self.min_solution_ngrams) & (
+                sol_counts >= self.min_solution_share * self.solution_total[sol_owners]
+            )
+            items |= set(sol_owners[enough].tolist())
+            if items:
+                counted = np.isin(owner, np.fromiter(items, dtype=np.int64))
+                out[int(d)] = (int(counted.sum()), items)
+        return out
 
 
 class DecontaminationFilter(SciloomStep):
@@ -151,7 +199,12 @@ class DecontaminationFilter(SciloomStep):
     def load(self) -> None:
         if self._items is None:
             self._items = load_benchmarks(self.config.benchmarks, self.config.builtin)
-            self._index = NgramIndex(self._items, self.config.ngram, self.config.short_question_min_tokens)
+            self._index = NgramIndex(
+                self._items,
+                self.config.ngram,
+                self.config.short_question_min_tokens,
+                self.config.min_solution_ngrams,
+            )
 
     def check(self, text: str) -> tuple[int, set[int]]:
         assert self._index is not None
@@ -159,60 +212,68 @@ class DecontaminationFilter(SciloomStep):
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
         self.load()
-        assert self._items is not None
         hits_fh = None
         if self.hits_dir:
             Path(self.hits_dir).mkdir(parents=True, exist_ok=True)
             hits_fh = open(Path(self.hits_dir) / f"{rank:05d}.jsonl", "w", encoding="utf-8")
         try:
+            batch: list[Document] = []
             for doc in data:
-                with self.track_time():
-                    matched, items = self.check(doc.text)
-                    if not matched:
-                        yield doc
-                        continue
-                    if self._audit is None:  # built on the first hit: most tasks never need it
-                        self._audit = NgramIndex(self._items, self.config.audit_ngram)
-                    audit, _ = self._audit.lookup(doc.text)
-                    mask = self.config.action == "mask" or matches(source_of(doc), self.config.mask_sources)
-                    action, masked = "dropped", 0
-                    if mask:
-                        text, masked = self.mask(doc.text)
-                        if masked and not self.check(text)[0]:
-                            action = "masked"
-                            doc.text = text
-                            doc.metadata[MASKED] = masked
-                    keys = sorted(self._items[i].key for i in items)
-                    if hits_fh is not None:
-                        hits_fh.write(
-                            json.dumps(
-                                {
-                                    "doc": str(doc.id),
-                                    "source": source_of(doc),
-                                    "items": keys,
-                                    "math500_items": sorted(
-                                        self._items[i].key for i in items if "math500" in self._items[i].tags
-                                    ),
-                                    "matched_ngrams": matched,
-                                    "audit_ngrams": audit,
-                                    "action": action,
-                                    "masked_paragraphs": masked,
-                                },
-                                ensure_ascii=False,
-                            )
-                            + "\n"
-                        )
-                    self.stat_update("decontam_hit_docs")
-                    if audit:
-                        self.stat_update("decontam_audit_docs")
-                    if action == "masked":
-                        yield doc
-                        continue
-                    doc.metadata["contamination"] = keys[:20]
-                    self.drop(doc, CONTAMINATED_PREFIX + min(self._items[i].benchmark for i in items))
+                batch.append(doc)
+                if len(batch) >= BATCH_DOCS:
+                    yield from self._process_batch(batch, hits_fh)
+                    batch = []
+            yield from self._process_batch(batch, hits_fh)
         finally:
             if hits_fh is not None:
                 hits_fh.close()
+
+    def _process_batch(self, batch: list[Document], hits_fh: TextIO | None) -> Iterable[Document]:
+        assert self._items is not None and self._index is not None
+        if not batch:
+            return
+        with self.track_time():
+            verdicts = self._index.lookup_batch([d.text for d in batch])
+        for doc, (matched, items) in zip(batch, verdicts):
+            if not matched:
+                yield doc
+                continue
+            if self._audit is None:  # built on the first hit: most tasks never need it
+                self._audit = NgramIndex(
+                    self._items, self.config.audit_ngram, None, self.config.min_solution_ngrams
+                )
+            audit, _ = self._audit.lookup(doc.text)
+            mask = self.config.action == "mask" or matches(source_of(doc), self.config.mask_sources)
+            action, masked = "dropped", 0
+            if mask:
+                text, masked = self.mask(doc.text)
+                if masked and not self.check(text)[0]:
+                    action = "masked"
+                    doc.text = text
+                    doc.metadata[MASKED] = masked
+            keys = sorted(self._items[i].key for i in items)
+            if hits_fh is not None:
+                record = {
+                    "doc": str(doc.id),
+                    "source": source_of(doc),
+                    "items": keys,
+                    "math500_items": sorted(
+                        self._items[i].key for i in items if "math500" in self._items[i].tags
+                    ),
+                    "matched_ngrams": matched,
+                    "audit_ngrams": audit,
+                    "action": action,
+                    "masked_paragraphs": masked,
+                }
+                hits_fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.stat_update("decontam_hit_docs")
+            if audit:
+                self.stat_update("decontam_audit_docs")
+            if action == "masked":
+                yield doc
+                continue
+            doc.metadata["contamination"] = keys[:20]
+            self.drop(doc, CONTAMINATED_PREFIX + min(self._items[i].benchmark for i in items))
 
     def mask(self, text: str) -> tuple[str, int]:
         """`text` without the paragraphs that contain a benchmark n-gram, and how many went."""
