@@ -40,6 +40,7 @@ def extracted(tmp_path_factory, shared_data) -> dict[str, list]:
             resolve_inputs([web / group]), WebConfig(), StageRun(name="extract_web", out_dir=out / group)
         )
         groups[group] = list(read_documents(shard_files(out / group)))
+    groups["folder"] = out  # type: ignore[assignment]
     return groups
 
 
@@ -124,3 +125,25 @@ def test_arxiv_rules_are_light_on_real_latex(shared_data):
     assert quality.arxiv_rules("\\hline & & \\\\ " * 10) == (False, "arxiv_too_short")
     junk = "%%%% {{{{ }}}} ^^^^ ____ " * 100
     assert quality.arxiv_rules(junk) == (False, "arxiv_non_alnum")
+
+
+def test_cli_filter_on_an_extracted_stage_folder(tmp_path, extracted):
+    from sciloom.corpus.cli.main import main
+    from sciloom.manifests.schema import load_manifest
+
+    out = tmp_path / "filtered"
+    assert main(["filter", str(extracted["folder"] / "pages-negative"), "--out", str(out)]) == 0
+    assert load_manifest(out).totals.dropped_reasons == {"no_math": 3}
+    assert (
+        main(
+            [
+                "filter",
+                str(extracted["folder"] / "pages-negative"),
+                "--out",
+                str(tmp_path / "b"),
+                "--no-require-math",
+            ]
+        )
+        == 0
+    )
+    assert load_manifest(tmp_path / "b").totals.docs["dropped"] < 3
