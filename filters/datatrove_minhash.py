@@ -29,7 +29,7 @@ from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupBuckets,
 from datatrove.utils.hashing import HashConfig
 from datatrove.utils.word_tokenizers import WordTokenizer
 
-from sciloom.filters.dedup_clusters import decide
+from sciloom.filters.dedup_clusters import decide, save_offsets
 from sciloom.filters.exact_dedup import paragraph_hashes
 from sciloom.filters.minhash import SENTINEL, MinhashParams, fingerprints, permutations, shingles
 from sciloom.filters.normalize import token_hashes, tokens
@@ -179,6 +179,7 @@ class SciloomMinhashCluster(PipelineStep):
             total += len(table)
             tables.append(table)
         table = SignatureTable.concat(tables, self.params.num_perm)
+        save_offsets(self.decisions_folder, [offsets[r] for r in sorted(offsets)] + [total])
         pairs = []
         for dups in sorted(Path(self.dups_folder).glob("*.dups")):
             for run in runs_from_dups(dups, offsets):

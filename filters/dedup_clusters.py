@@ -33,16 +33,37 @@ BOILERPLATE_ONLY = "boilerplate_only"
 SIZE_BINS = ((2, 2), (3, 3), (4, 7), (8, 15), (16, 1 << 62))
 
 
+REMOVED_FILE = "removed.npz"
+OFFSETS_FILE = "offsets.json"
+
+
 @dataclass
 class DedupDecisions:
-    removed: dict[str, tuple[str, str, int]] = field(default_factory=dict)  # id -> (reason, cluster, size)
-    clusters: list[dict] = field(default_factory=list)  # {"kind", "kept", "members"}
+    """What pass 2 decided. Removals are keyed by row (position in the concatenated tables), never
+    by document id: two inputs may carry the same id (a dump and a re-crawl, an earlier output),
+    and only one copy may go."""
+
+    ids: list[str] = field(default_factory=list)
+    removed: dict[int, tuple[str, int, int]] = field(default_factory=dict)  # row -> (reason, kept row, size)
+    clusters: list[dict] = field(default_factory=list)  # {"kind", "kept", "members"} (ids)
     stats: dict = field(default_factory=dict)
+    first_row: int = 0  # rows before this are an existing corpus (incremental): not in the inputs
+
+    def by_id(self) -> dict[str, tuple[str, str, int]]:
+        """Removals as id -> (reason, kept id, cluster size), for people and tests."""
+        return {self.ids[r]: (reason, self.ids[k], size) for r, (reason, k, size) in self.removed.items()}
 
     def save(self, folder: str | os.PathLike) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "removed.json").write_text(json.dumps(self.removed, ensure_ascii=False))
+        rows = np.asarray(sorted(self.removed), dtype=np.int64)
+        np.savez(
+            folder / REMOVED_FILE,
+            rows=rows - self.first_row,
+            reasons=np.asarray([self.removed[r][0] for r in rows], dtype=str),
+            clusters=np.asarray([self.ids[self.removed[r][1]] for r in rows], dtype=str),
+            sizes=np.asarray([self.removed[r][2] for r in rows], dtype=np.int64),
+        )
         with open(folder / "clusters.jsonl", "w", encoding="utf-8") as fh:
             for c in self.clusters:
                 fh.write(json.dumps(c, ensure_ascii=False) + "\n")
@@ -52,8 +73,22 @@ class DedupDecisions:
         return {frozenset(c["members"]) for c in self.clusters if c["kind"] == kind}
 
 
-def load_removed(folder: str | os.PathLike) -> dict[str, tuple[str, str, int]]:
-    return {k: tuple(v) for k, v in json.loads((Path(folder) / "removed.json").read_text()).items()}
+def load_removed(folder: str | os.PathLike) -> dict[int, tuple[str, str, int]]:
+    """Input row (position over all inputs, in order) -> (reason, cluster id, cluster size)."""
+    with np.load(Path(folder) / REMOVED_FILE) as z:
+        return {
+            int(r): (str(reason), str(cluster), int(size))
+            for r, reason, cluster, size in zip(z["rows"], z["reasons"], z["clusters"], z["sizes"])
+        }
+
+
+def save_offsets(folder: str | os.PathLike, offsets: list[int]) -> None:
+    """First row of each task (input file, or datatrove rank) and the total, for the removal pass."""
+    (Path(folder) / OFFSETS_FILE).write_text(json.dumps(offsets))
+
+
+def load_offsets(folder: str | os.PathLike) -> list[int]:
+    return json.loads((Path(folder) / OFFSETS_FILE).read_text())
 
 
 def load_clusters(folder: str | os.PathLike) -> list[dict]:
@@ -95,7 +130,7 @@ def _group(
         out.clusters.append({"kind": kind, "kept": kept_id, "members": [table.ids[r] for r in group]})
         for r in group:
             if r != kept and r >= num_preferred:
-                out.removed[table.ids[r]] = (reason, kept_id, size)
+                out.removed[r] = (reason, kept, size)
                 removed += 1
     return removed, np.asarray(cluster_sizes, dtype=np.int64)
 
@@ -114,7 +149,7 @@ def decide(
     preferred = np.zeros(n, dtype=bool)
     preferred[:num_preferred] = True
     rank = keep_rank(table.ids, table.lengths, preferred)
-    out = DedupDecisions()
+    out = DedupDecisions(ids=list(table.ids), first_row=num_preferred)
     alive = np.ones(n, dtype=bool)
     stats: dict = {"documents": n - num_preferred, "index_documents": num_preferred}
     if exact and n:
@@ -160,8 +195,8 @@ def decide(
         }
     # An exact cluster's survivor may itself lose a near cluster: point its copies at the document
     # that stands for them in the output.
-    for doc_id, (reason, cluster, size) in list(out.removed.items()):
-        if reason == EXACT_DUPLICATE and cluster in out.removed:
-            out.removed[doc_id] = (reason, out.removed[cluster][1], size)
+    for row, (reason, kept, size) in list(out.removed.items()):
+        if reason == EXACT_DUPLICATE and kept in out.removed:
+            out.removed[row] = (reason, out.removed[kept][1], size)
     out.stats = stats
     return out

@@ -29,7 +29,7 @@ import numpy as np
 from sciloom.corpus.shards import ShardReader
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.filters.config import DedupConfig
-from sciloom.filters.dedup_clusters import decide, load_removed
+from sciloom.filters.dedup_clusters import decide, load_removed, save_offsets
 from sciloom.filters.dedup_removal import BOILERPLATE_FILE, DedupRemovalFilter
 from sciloom.filters.dedup_write import write_dedup_stage
 from sciloom.filters.exact_dedup import boilerplate_hashes
@@ -67,9 +67,9 @@ def _cluster_locally(
     """Passes 1-2 for the local and incremental modes; returns the tables and the signature time."""
     t0 = time.perf_counter()
     para_chars = config.paragraph_min_chars if config.paragraph_dedup else None
-    table = SignatureTable.concat(
-        compute_tables(inputs, params, workers, config.batch_size, para_chars), params.num_perm
-    )
+    tables = compute_tables(inputs, params, workers, config.batch_size, para_chars)
+    save_offsets(work, np.cumsum([0] + [len(t) for t in tables]).tolist())
+    table = SignatureTable.concat(tables, params.num_perm)
     sig_time = time.perf_counter() - t0
     index = None
     if config.mode == "incremental":
@@ -160,7 +160,7 @@ def _store_index(
     work: Path, table: SignatureTable, index: SignatureTable | None, params: MinhashParams
 ) -> None:
     removed = load_removed(work)
-    kept = np.asarray([i for i, doc_id in enumerate(table.ids) if doc_id not in removed], dtype=np.int64)
+    kept = np.asarray([i for i in range(len(table)) if i not in removed], dtype=np.int64)
     kept_table = table.take(kept)
     kept_table.paragraphs = []
     parts = [index, kept_table] if index is not None and len(index) else [kept_table]

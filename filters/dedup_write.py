@@ -36,7 +36,7 @@ from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
 from sciloom.corpus.record import to_row
 from sciloom.corpus.shards import DOCS_DIR, ROW_GROUP_ROWS, SCHEMA, iter_rows, row_to_document
 from sciloom.corpus.stage import StageRun, list_shards
-from sciloom.filters.dedup_clusters import BOILERPLATE_ONLY, load_removed
+from sciloom.filters.dedup_clusters import BOILERPLATE_ONLY, load_offsets, load_removed
 from sciloom.filters.dedup_removal import (
     BOILERPLATE_FILE,
     BOILERPLATE_REMOVED,
@@ -67,6 +67,8 @@ class ShardResult:
 class RemovalJob:
     index: int
     path: str
+    first_row: int  # row of this file's first document in the signature pass
+    num_rows: int  # documents the signature pass read from this file
     out_dir: str
     decisions_dir: str
     stage: str
@@ -111,14 +113,24 @@ def _row_table(path: str, job: RemovalJob, result: ShardResult) -> pa.Table:
 
 
 def remove_from_shard(
-    job: RemovalJob, removed: dict[str, tuple[str, str, int]], removed_ids: pa.Array, boilerplate: np.ndarray
+    job: RemovalJob,
+    removed: dict[int, tuple[str, str, int]],
+    removed_rows: np.ndarray,
+    boilerplate: np.ndarray,
 ) -> ShardResult:
     result = ShardResult()
     table = _arrow_table(job.path)
     if table is None:
         table = _row_table(job.path, job, result)
     nbytes = pc.binary_length(table.column("text").cast(pa.large_binary())).to_numpy(zero_copy_only=False)
-    drop = pc.is_in(table.column("id"), value_set=removed_ids).to_numpy(zero_copy_only=False)
+    if table.num_rows != job.num_rows:
+        raise StageError(
+            f"dedup removal: {job.path} has {table.num_rows} readable documents, the signature pass saw "
+            f"{job.num_rows}; did the input change?"
+        )
+    drop = np.zeros(table.num_rows, dtype=bool)
+    lo, hi = np.searchsorted(removed_rows, [job.first_row, job.first_row + job.num_rows])
+    drop[removed_rows[lo:hi] - job.first_row] = True
     sources = pc.dictionary_encode(table.column("source")).combine_chunks()
     src_index = sources.indices.to_numpy(zero_copy_only=False)
     src_names = sources.dictionary.to_pylist()
@@ -128,7 +140,7 @@ def remove_from_shard(
     ids = table.column("id")
     for i in np.flatnonzero(drop):
         doc_id, src = ids[i].as_py(), src_names[src_index[i]]
-        reason, cluster, size = removed[doc_id]
+        reason, cluster, size = removed[job.first_row + int(i)]
         result.add("dropped", src, int(nbytes[i]), reason)
         result.dropped.append(
             {"id": doc_id, "source": src, "reason": reason, CLUSTER_ID: cluster, CLUSTER_SIZE: size}
@@ -180,9 +192,9 @@ def _run_job(job: RemovalJob) -> ShardResult:
             removed=load_removed(job.decisions_dir),
             boilerplate=np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64),
         )
-        _worker_state["removed_ids"] = pa.array(list(_worker_state["removed"]), type=pa.string())
+        _worker_state["rows"] = np.asarray(sorted(_worker_state["removed"]), dtype=np.int64)
     return remove_from_shard(
-        job, _worker_state["removed"], _worker_state["removed_ids"], _worker_state["boilerplate"]
+        job, _worker_state["removed"], _worker_state["rows"], _worker_state["boilerplate"]
     )
 
 
@@ -197,8 +209,18 @@ def write_dedup_stage(
     out = Path(run.out_dir)
     for stale in (out / DOCS_DIR).glob("*.parquet"):
         stale.unlink()
+    offsets = load_offsets(decisions_dir)
     jobs = [
-        RemovalJob(i, str(p), str(out), str(decisions_dir), run.name, paragraph_min_chars)
+        RemovalJob(
+            i,
+            str(p),
+            offsets[i],
+            offsets[i + 1] - offsets[i],
+            str(out),
+            str(decisions_dir),
+            run.name,
+            paragraph_min_chars,
+        )
         for i, p in enumerate(inputs)
     ]
     if run.workers > 1 and len(jobs) > 1:

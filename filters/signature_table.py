@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from sciloom.corpus.errors import InputError, StageError
-from sciloom.corpus.shards import iter_rows
+from sciloom.corpus.shards import ROW_GROUP_ROWS, iter_rows
 from sciloom.filters.exact_dedup import paragraph_hashes
 from sciloom.filters.malloc import keep_freed_memory
 from sciloom.filters.minhash import MinhashParams, fingerprints
@@ -99,7 +99,9 @@ def read_texts(path: str) -> Iterator[tuple[list[str], list[str]]]:
     try:
         if path.endswith(".parquet"):
             pf = pq.ParquetFile(path)
-            for batch in pf.iter_batches(batch_size=4096, columns=["id", "text"]):
+            # the removal pass reads in ROW_GROUP_ROWS batches too: on a corrupt file both stop at
+            # the same row, so their row positions agree
+            for batch in pf.iter_batches(batch_size=ROW_GROUP_ROWS, columns=["id", "text"]):
                 yield batch.column("id").to_pylist(), batch.column("text").to_pylist()
             return
         ids: list[str] = []

@@ -162,3 +162,14 @@ def test_unreadable_input_is_quarantined_and_the_rest_deduplicated(tmp_path, gsm
     assert t.dropped_reasons == {"exact_duplicate": 1}  # b0 repeats g0, read before the bad line
     assert t.docs["in"] == 7 and t.docs["kept"] == 5
     assert manifest.quarantine[0]["input"] == str(bad)
+
+
+@pytest.mark.parametrize("mode", ["local", "datatrove", "incremental"])
+def test_same_ids_in_two_inputs_keep_exactly_one_copy(tmp_path, gsm8k_train, mode):
+    rows = [{"id": f"q{i}", "text": gsm8k_train[i]["question"]} for i in range(6)]
+    a = write_jsonl(tmp_path / "dump1.jsonl", rows)
+    b = write_jsonl(tmp_path / "dump2.jsonl", rows)  # a re-crawl: same ids, same texts
+    manifest = run_dedup_stage([str(a), str(b)], DedupConfig(mode=mode), StageRun("dedup", tmp_path / "o"))
+    kept = sorted(d.id for d in read_documents(shard_files(tmp_path / "o")))
+    assert kept == [f"q{i}" for i in range(6)]
+    assert manifest.totals.dropped_reasons == {"exact_duplicate": 6}

@@ -138,4 +138,4 @@ def test_cluster_keeps_the_longest_document_and_records_size():
         signatures([base, longer], PARAMS),
     )
     d = decide(table, PARAMS, exact=True, near=True)
-    assert d.removed == {"b": ("near_duplicate", "a", 2)}
+    assert d.by_id() == {"b": ("near_duplicate", "a", 2)}
