@@ -5,10 +5,10 @@ import json
 import numpy as np
 import sentencepiece as spm
 
+from sciloom.corpus.build import planned_stages
 from sciloom.corpus.cli.main import main
 from sciloom.corpus.markup import markup_tokens
 from sciloom.corpus.recipe import load_recipe
-from sciloom.corpus.build import planned_stages
 from sciloom.manifests.schema import read_manifest_dict
 from sciloom.manifests.verify import verify
 

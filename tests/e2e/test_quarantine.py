@@ -113,7 +113,7 @@ def test_a_latin1_page_declared_as_such_is_decoded(bad_build):
     docs = [
         d
         for d in read_documents(shard_files(stage(build, "extract-web")["_dir"]))
-        if "latin1" in str(d.metadata.get("url") or d.id)
+        if d.metadata["provenance"]["input"] == str(files["latin1"])
     ]
     assert len(docs) == 1
     assert "hypoténuse" in docs[0].text and "$a^2 + b^2 = c^2$" in docs[0].text
