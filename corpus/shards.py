@@ -55,8 +55,16 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
             pf = pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as err:
             raise InputError("unreadable_parquet", str(err), path=path) from err
+        name = Path(path).name
+        if "text" not in pf.schema_arrow.names:
+            raise InputError("missing_text_field", "Parquet file has no `text` column", path=path)
+        row_number = 0
         for batch in pf.iter_batches(batch_size=ROW_GROUP_ROWS):
-            yield from batch.to_pylist()
+            for row in batch.to_pylist():
+                row_number += 1
+                if row.get("id") is None:  # third-party Parquet without ids: name them by position
+                    row["id"] = f"{name}:{row_number}"
+                yield row
         return
     opener = gzip.open if path.endswith(".gz") else open
     name = Path(path).name  # not per line: this loop is the hot path of every JSONL reader

@@ -36,3 +36,13 @@ def test_truncated_gzip_is_an_input_error(tmp_path):
 def test_parquet_schema_is_fixed():
     assert SCHEMA.names == ["id", "text", "source", "url", "metadata", "provenance"]
     assert pq is not None
+
+
+def test_parquet_without_id_column_gets_positional_ids(tmp_path):
+    import pyarrow as pa
+
+    path = tmp_path / "third_party.parquet"
+    pq.write_table(pa.table({"text": ["a", "b"], "lang": ["en", "fr"]}), path)
+    rows = list(iter_rows(path))
+    assert [r["id"] for r in rows] == ["third_party.parquet:1", "third_party.parquet:2"]
+    assert rows[1]["lang"] == "fr"
