@@ -58,6 +58,14 @@ def checkpoint_metadata() -> dict[str, Any]:
     }
 
 
+def unwrap(model: Any) -> Any:
+    """The GPTModel inside DDP / Float16Module. DDP's generic `sharded_state_dict` prefixes every
+    key with `module.`, which its `load_state_dict` then does not strip; the GPTModel's keys match."""
+    while hasattr(model, "module"):
+        model = model.module
+    return model
+
+
 def rng_state() -> dict[str, Any]:
     from megatron.core import tensor_parallel
 
@@ -112,24 +120,37 @@ def init_optimizer_state(optimizer: Any) -> None:
                 state.setdefault("step", torch.tensor(0.0))
 
 
-def unshare_adam_steps(optimizer: Any) -> None:
-    """Give every parameter its own Adam step tensor after a load.
+def _inner_optimizers(optimizer: Any) -> list[Any]:
+    return [opt.optimizer for opt in getattr(optimizer, "chained_optimizers", [optimizer])]
 
-    Without apex/TE, `DistributedOptimizer.load_state_dict` assigns ONE step tensor to every
-    parameter's state; torch AdamW increments each parameter's step in place, so after the first
-    update the shared count has advanced once per parameter and the bias correction is wrong from
-    the second resumed step on (found by the SIGTERM-resume test: step 5 diverged by 2e-2).
-    """
-    for opt in getattr(optimizer, "chained_optimizers", [optimizer]):
-        for state in opt.optimizer.state.values():
+
+def adam_step(optimizer: Any) -> int:
+    """The update count of the torch AdamW states (0 before the first step)."""
+    for inner in _inner_optimizers(optimizer):
+        for state in inner.state.values():
             if "step" in state:
-                state["step"] = state["step"].detach().clone()
+                return int(state["step"])
+    return 0
+
+
+def set_adam_step(optimizer: Any, step: int) -> None:
+    """Restore the AdamW update count after a load, one tensor per parameter.
+
+    Without apex/TE, megatron-core's `DistributedOptimizer.load_state_dict` neither restores the
+    count saved with the `dp_reshardable` state (it came back as 0: the bias correction restarts)
+    nor keeps it per parameter (it assigns ONE tensor to all states, which torch AdamW increments in
+    place once per parameter). Both were found by the SIGTERM-resume test diverging at the second
+    resumed step; the count is therefore saved in the progress and set here.
+    """
+    for inner in _inner_optimizers(optimizer):
+        for state in inner.state.values():
+            state["step"] = torch.tensor(float(step))
 
 
 def sharded_state(model: Any, optimizer: Any, *, layout: Any, progress: dict[str, Any], scheduler: Any,
                   with_optimizer: bool, with_rng: bool, is_loading: bool) -> dict[str, Any]:  # fmt: skip
     meta = checkpoint_metadata()
-    state: dict[str, Any] = {"model": model.sharded_state_dict(metadata=meta)}
+    state: dict[str, Any] = {"model": unwrap(model).sharded_state_dict(metadata=meta)}
     if with_optimizer:
         state["optimizer"] = optimizer.sharded_state_dict(
             state["model"], is_loading=is_loading, metadata=meta
@@ -153,6 +174,7 @@ def save_checkpoint(root: Path, step: int, model: Any, optimizer: Any, scheduler
     progress = {
         **progress,
         "layout": {"tp": layout.tp, "pp": layout.pp, "dp": layout.dp},
+        "adam_step": adam_step(optimizer),
         "config": run_config,
     }
     state = sharded_state(model, optimizer, layout=layout, progress=progress, scheduler=scheduler,
@@ -200,11 +222,16 @@ def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layo
                           with_optimizer=with_opt, with_rng=with_opt, is_loading=True)  # fmt: skip
     state.pop("progress")
     loaded = dist_checkpointing.load(state, str(path))
-    model.load_state_dict(loaded["model"], strict=False)
+    # dist_checkpointing already loaded the tensors in place; this also restores non-tensor state
+    # and checks that every parameter was in the checkpoint
+    result = unwrap(model).load_state_dict(loaded["model"], strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("_extra_state")]
+    if missing:
+        raise RecipeError(f"checkpoint {path} lacks model tensors {missing[:5]} (another model?)")
     if with_opt:
         with torch.no_grad():  # fp32 params: the optimizer copies into leaf tensors (FIELD-NOTES 9)
             optimizer.load_state_dict(loaded["optimizer"])
-        unshare_adam_steps(optimizer)
+        set_adam_step(optimizer, int(common["progress"].get("adam_step", common["progress"]["step"])))
         _load_scheduler(scheduler, common["scheduler"])
         set_rng_state(loaded["rng_state"][0])
     elif load_optimizer:

@@ -175,6 +175,9 @@ class DataConfig:
     manifest: str | None = None
     """A sciloom tokenize/mix stage folder or manifest.json whose `extra` names the prefixes and
     weights (the blend line); relative prefixes resolve against the manifest's folder."""
+    prefix_root: str | None = None
+    """Folder that relative prefixes of the manifest's blend resolve against (default: the
+    manifest's folder). Set it to the tokenize stage folder when `manifest` is the mix stage's."""
     prefixes: list[str] = field(default_factory=list)
     """Explicit .bin/.idx prefixes (without extension), used when there is no manifest."""
     weights: list[float] = field(default_factory=list)
@@ -245,6 +248,8 @@ class LoggingConfig:
     """Run folder: metrics.jsonl, logs/, checkpoints/ (unless checkpoint.dir), data_cache/."""
     tensorboard: bool = True
     """Also write TensorBoard events when `tensorboard` is installed."""
+    wandb_project: str | None = None
+    """Also log to this Weights & Biases project when `wandb` is installed (rank 0)."""
     peak_tflops: float = 989.4
     """Dense bf16 peak of one GPU for MFU (H100 SXM: 989.4 TFLOP/s)."""
 
@@ -403,7 +408,7 @@ def config_from_toml_dict(data: dict[str, Any], base: Path, source: str | None =
     m, d = data["model"], data["data"]
     for key in ("hf_checkpoint",):
         m[key] = _resolve(m.get(key), base)
-    for key in ("manifest", "tokenizer", "cache_dir"):
+    for key in ("manifest", "tokenizer", "cache_dir", "prefix_root"):
         d[key] = _resolve(d.get(key), base)
     d["prefixes"] = [_resolve(p, base) for p in d.get("prefixes", [])]
     ck = data.setdefault("checkpoint", {})

@@ -108,7 +108,9 @@ def resolve_blend(cfg: DataConfig) -> tuple[list[str], list[float] | None]:
         if blend is None:
             raise RecipeError(f"data.manifest: {path} has no blend (extra.tokenize.data_path or a `blend`)")
         prefixes, weights = parse_blend(
-            blend, path if path.is_dir() else path.parent, f"data.manifest {path}"
+            blend,
+            Path(cfg.prefix_root) if cfg.prefix_root else (path if path.is_dir() else path.parent),
+            f"data.manifest {path}",
         )
     else:
         prefixes, weights = list(cfg.prefixes), (list(cfg.weights) or None)

@@ -1,7 +1,7 @@
 """Training metrics: loss, LR, grad norm, tokens/s, TFLOP/s per GPU and MFU.
 
 Written by rank 0 to the log (stdout via logging), to `OUT/metrics.jsonl` (one JSON object per
-logged step) and to TensorBoard when it is installed.
+logged step), and to TensorBoard / Weights & Biases when installed and enabled.
 
 FLOPs per token (Megatron-LM `num_floating_point_operations`, training.py, for a dense decoder with
 causal attention; forward + backward = 3 x forward, 2 FLOPs per multiply-add):
@@ -57,17 +57,25 @@ class MetricsLogger:
     """Rank-0 sink for step metrics: logging, JSONL, optional TensorBoard."""
 
     def __init__(self, out_dir: Path, flops_per_token: float, world_size: int, peak_tflops: float,
-                 tensorboard: bool = True, enabled: bool = True):  # fmt: skip
+                 tensorboard: bool = True, enabled: bool = True, wandb_project: str | None = None):  # fmt: skip
         self.enabled = enabled
         self.flops_per_token = flops_per_token
         self.world_size = world_size
         self.peak_tflops = peak_tflops
         self._jsonl = None
         self._tb = None
+        self._wandb = None
         if not enabled:
             return
         out_dir.mkdir(parents=True, exist_ok=True)
         self._jsonl = open(out_dir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115 - closed in close()
+        if wandb_project:
+            try:
+                import wandb
+
+                self._wandb = wandb.init(project=wandb_project, dir=str(out_dir))
+            except ImportError:  # W&B is optional
+                logger.warning("logging.wandb_project is set but wandb is not installed")
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -104,6 +112,10 @@ class MetricsLogger:
             m.step, m.loss, m.lr, gn, row["tokens_per_s"], row["tflops_per_gpu"], 100 * row["mfu"],
         )  # fmt: skip
         self._jsonl.write(json.dumps(row) + "\n")
+        if self._wandb is not None:
+            self._wandb.log(
+                {f"train/{k}": v for k, v in row.items() if isinstance(v, (int, float))}, step=m.step
+            )
         if self._tb is not None:
             for key in ("loss", "lr", "grad_norm", "tokens_per_s", "tflops_per_gpu", "mfu"):
                 if row[key] is not None:
@@ -115,6 +127,8 @@ class MetricsLogger:
             return
         logger.info("step %d | validation loss %.6f", step, loss)
         self._jsonl.write(json.dumps({"step": step, "val_loss": loss, "time": time.time()}) + "\n")
+        if self._wandb is not None:
+            self._wandb.log({"val/loss": loss}, step=step)
         if self._tb is not None:
             self._tb.add_scalar("val/loss", loss, step)
 
@@ -129,3 +143,6 @@ class MetricsLogger:
         if self._tb is not None:
             self._tb.close()
             self._tb = None
+        if self._wandb is not None:
+            self._wandb.finish()
+            self._wandb = None

@@ -113,6 +113,7 @@ class Trainer:
         self.metrics = MetricsLogger(
             cfg.out_dir, flops_per_token(self.shape, cfg.training.seq_length, self.padded_vocab),
             self.layout.world_size, cfg.logging.peak_tflops, cfg.logging.tensorboard, enabled=self.layout.rank == 0,
+            wandb_project=cfg.logging.wandb_project,
         )  # fmt: skip
         self._resume()
         self._build_data()

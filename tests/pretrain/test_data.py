@@ -94,3 +94,15 @@ def test_tokenize_manifest_gives_prefixes_weights_and_tokenizer(tiny_blend, tmp_
 def test_missing_dataset_files_are_named(tmp_path):
     with pytest.raises(RecipeError, match=r"nope\.bin does not exist"):
         data.resolve_blend(null_cfg(prefixes=[str(tmp_path / "nope")]))
+
+
+def test_mix_manifest_blend_resolves_against_the_tokenize_folder(tiny_blend, tmp_path):
+    tokens = Path(tiny_blend[0]).parent
+    blend = {"sources": ["a", "b"], "prefixes": ["tiny_a", "tiny_b"], "weights": [0.25, 0.75]}
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"kind": "stage", "stage": "mix", "extra": {"blend": blend}})
+    )
+    cfg = null_cfg(manifest=str(tmp_path), prefix_root=str(tokens))
+    assert data.resolve_blend(cfg) == (tiny_blend, [0.25, 0.75])
+    with pytest.raises(RecipeError, match=r"tiny_a\.bin does not exist"):
+        data.resolve_blend(null_cfg(manifest=str(tmp_path)))  # relative to the mix folder: not there
