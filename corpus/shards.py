@@ -35,6 +35,8 @@ SCHEMA = pa.schema(
 )
 DOCS_DIR = "docs"
 ROW_GROUP_ROWS = 2048
+BAD_JSON_LINE = "bad_json_line"
+MISSING_TEXT = "missing_text_field"
 SHARD_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
 
 
@@ -66,8 +68,26 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                     row["id"] = f"{name}:{row_number}"
                 yield row
         return
+    name = Path(path).name
+    for lineno, row, _ in iter_jsonl_lines(path):
+        if row is None:
+            raise InputError("bad_json_line", f"line {lineno}: not a JSON object", path=path)
+        if "text" not in row:
+            raise InputError("missing_text_field", f"line {lineno}", path=path)
+        if "id" not in row:
+            row["id"] = f"{name}:{lineno}"
+        yield row
+
+
+def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
+    """(line number, row or None when the line is not a JSON object, raw line) of a JSONL(.gz) file.
+
+    The one JSONL line reader: callers decide whether a bad line stops the file (`iter_rows`) or
+    is quarantined alone (`ShardReader`, the prompt readers). A file that cannot be read at all
+    (truncated gzip, undecodable bytes) raises InputError("unreadable_jsonl").
+    """
+    path = str(path)
     opener = gzip.open if path.endswith(".gz") else open
-    name = Path(path).name  # not per line: this loop is the hot path of every JSONL reader
     try:
         with opener(path, "rt", encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
@@ -75,13 +95,9 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
                     continue
                 try:
                     row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InputError("bad_json_line", f"line {lineno}: {err}", path=path) from err
-                if not isinstance(row, dict) or "text" not in row:
-                    raise InputError("missing_text_field", f"line {lineno}", path=path)
-                if "id" not in row:
-                    row["id"] = f"{name}:{lineno}"
-                yield row
+                except json.JSONDecodeError:
+                    row = None
+                yield lineno, row if isinstance(row, dict) else None, line
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError("unreadable_jsonl", str(err), path=path) from err
 
@@ -106,18 +122,36 @@ def read_documents(paths: Iterable[str | os.PathLike], default_source: str = "un
 class ShardReader(SciloomReader):
     """Read Parquet/JSONL shards (an earlier stage's output or user JSONL) into a stage.
 
-    A shard that cannot be read past some point is quarantined as one input; the documents read
-    before the error stay in the stage (they were counted in and flow on).
+    A bad JSONL line is quarantined alone. A file that cannot be read past some point (truncated
+    gzip, corrupt Parquet) is quarantined as one input; the documents read before the error stay
+    in the stage (they were counted in and flow on).
     """
 
     name = "shard_reader"
 
     def read(self, path: str) -> Iterable[Document]:
         try:
-            for row in iter_rows(path):
-                doc = row_to_document(row, self.source)
-                self.count_in(source_of(doc), text_bytes(doc))
-                yield doc
+            if path.endswith(".parquet"):
+                for row in iter_rows(path):
+                    yield self._counted(row_to_document(row, self.source))
+                return
+            name = Path(path).name
+            for lineno, row, raw in iter_jsonl_lines(path):
+                # A bad line is quarantined alone: the good lines around it still flow on.
+                reason = BAD_JSON_LINE if row is None else MISSING_TEXT if "text" not in row else None
+                if reason is not None:
+                    self.quarantine(
+                        input=path,
+                        member=f"line {lineno}",
+                        reason=reason,
+                        detail=raw[:200],
+                        source=self.source,
+                        data=raw.encode("utf-8", errors="replace"),
+                        count_in=True,
+                    )
+                    continue
+                row.setdefault("id", f"{name}:{lineno}")
+                yield self._counted(row_to_document(row, self.source))
         except InputError as err:
             data_size = os.path.getsize(path) if os.path.exists(path) else 0
             self.quarantine(
@@ -128,6 +162,10 @@ class ShardReader(SciloomReader):
                 nbytes=data_size,
                 count_in=True,
             )
+
+    def _counted(self, doc: Document) -> Document:
+        self.count_in(source_of(doc), text_bytes(doc))
+        return doc
 
 
 class ParquetShardWriter(SciloomStep):

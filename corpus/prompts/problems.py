@@ -15,14 +15,12 @@ field names (`[prompts] question_field = "query"`).
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sciloom.corpus.errors import InputError, RecipeError
+from sciloom.corpus.shards import iter_jsonl_lines
 
 HASH_ANSWER = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 ANSWER_FROM = ("hash", "boxed", "field")
@@ -155,24 +153,10 @@ def is_problem_file(path: object) -> bool:
     return str(path).endswith(PROBLEM_SUFFIXES)
 
 
-def iter_rows(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
-    """(line number, row or None when the line is not a JSON object, raw line) of a JSONL file."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                row = None
-            yield lineno, row if isinstance(row, dict) else None, line
-
-
 def load_problems(path: str, layout: Layout | None = None) -> list[Problem]:
     """All problems of a JSONL file (rows that are not problems are skipped; for tools and tests)."""
     out = []
-    for lineno, row, _ in iter_rows(path):
+    for lineno, row, _ in iter_jsonl_lines(path):
         if row is None:
             continue
         try:

@@ -27,8 +27,9 @@ from sciloom.corpus.prompts.arithmetic import ArithmeticGenerator
 from sciloom.corpus.prompts.config import KINDS, PromptsConfig
 from sciloom.corpus.prompts.execution import ExecutionLimits, run_programs
 from sciloom.corpus.prompts.formatting import Draft, FormatError, Formatter
-from sciloom.corpus.prompts.problems import iter_rows, parse_problem
+from sciloom.corpus.prompts.problems import parse_problem
 from sciloom.corpus.record import make_document, provenance_of, source_of
+from sciloom.corpus.shards import iter_jsonl_lines
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.corpus.step import SciloomReader, SciloomStep
 from sciloom.manifests.schema import StageManifest
@@ -56,7 +57,7 @@ class ProblemReader(SciloomReader):
     def read(self, path: str) -> Iterable[Document]:
         stem = Path(path).name
         try:
-            for lineno, row, raw in iter_rows(path):
+            for lineno, row, raw in iter_jsonl_lines(path):
                 if row is None:
                     self.quarantine(
                         input=path,
@@ -78,9 +79,9 @@ class ProblemReader(SciloomReader):
                 )
                 self.count_in(self.source, len(raw.encode("utf-8")))
                 yield doc
-        except (OSError, UnicodeDecodeError) as err:
+        except InputError as err:  # the file itself is unreadable (truncated gzip, bad bytes)
             self.quarantine(
-                input=path, reason=UNREADABLE_FILE, detail=str(err), source=self.source, count_in=True
+                input=path, reason=UNREADABLE_FILE, detail=err.detail, source=self.source, count_in=True
             )
 
 

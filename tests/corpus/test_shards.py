@@ -46,3 +46,17 @@ def test_parquet_without_id_column_gets_positional_ids(tmp_path):
     rows = list(iter_rows(path))
     assert [r["id"] for r in rows] == ["third_party.parquet:1", "third_party.parquet:2"]
     assert rows[1]["lang"] == "fr"
+
+
+def test_shard_reader_quarantines_a_bad_line_alone(tmp_path):
+    from sciloom.corpus.shards import ShardReader
+    from sciloom.manifests.ledger import counts_from_stats
+
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"id": "a", "text": "one"}\n{oops\n{"id": "c"}\n{"id": "d", "text": "four"}\n')
+    reader = ShardReader([str(path)], source="web")
+    docs = list(reader.run(None))
+    assert [d.id for d in docs] == ["a", "d"]
+    counts = counts_from_stats([reader.stats.to_dict()])["web"]
+    assert counts.docs["in"] == 4 and counts.docs["quarantined"] == 2
+    assert counts.quarantined_reasons == {"bad_json_line": 1, "missing_text_field": 1}
