@@ -6,11 +6,14 @@ progress (step, consumed samples: the sampler resumes there) and every rank's RN
 `DIR/latest_checkpointed_iteration.txt` (Megatron-LM's tracker name) is written last, after all
 ranks finished writing, so a run killed mid-save resumes from the previous complete checkpoint.
 
-Resharding: the model loads at any layout. The optimizer is saved in the `dp_reshardable` format
-(each rank writes its own buffers, no gathering; FIELD-NOTES 9: the fully reshardable formats fail
-with the torch AdamW fallback used without apex/TE), which reloads at another DP size but not at
-another TP/PP: there the optimizer moments restart from zero (logged) while weights, schedule and
-data position carry over. RNG states reload only at the same TP/PP.
+Resharding: the model loads at any TP/PP/DP layout. The distributed optimizer's state is saved
+either `dp_reshardable` (default: each rank writes its own buffers, no gathering; reloads at another
+DP size, while at another TP/PP the Adam moments restart from zero, logged) or `fully_reshardable`
+(gathered per DP group at save; reloads at any layout). RNG states reload only at the same TP/PP.
+Three gaps of megatron-core 0.16.1 with the torch AdamW fallback (no apex/TE) are closed here: Adam
+state must exist before loading (`init_optimizer_state`), the Adam step count is neither restored
+nor kept per parameter (`set_adam_step`), and the fully reshardable load asks for a `step` tensor
+it never saved (`_load_optimizer`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +49,19 @@ def latest_step(root: str | Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def checkpoint_metadata() -> dict[str, Any]:
+def split_iter_dir(path: Path) -> tuple[Path, int | None]:
+    """`ROOT/iter_0000300` -> (ROOT, 300); a checkpoint root -> (root, None: its newest)."""
+    m = re.fullmatch(r"iter_(\d+)", Path(path).name)
+    return (Path(path).parent, int(m.group(1))) if m else (Path(path), None)
+
+
+def checkpoint_metadata(optimizer_format: str = "dp_reshardable") -> dict[str, Any]:
     """`sharded_state_dict` metadata for model and optimizer (FIELD-NOTES 9: without it, save fails
     with "flattened_range is not supported")."""
     from megatron.core import parallel_state
 
     return {
-        "distrib_optim_sharding_type": "dp_reshardable",
+        "distrib_optim_sharding_type": optimizer_format,
         "singleton_local_shards": False,
         "chained_optim_avoid_prefix": True,
         "dp_cp_group": parallel_state.get_data_parallel_group(with_context_parallel=True),
@@ -148,8 +158,9 @@ def set_adam_step(optimizer: Any, step: int) -> None:
 
 
 def sharded_state(model: Any, optimizer: Any, *, layout: Any, progress: dict[str, Any], scheduler: Any,
-                  with_optimizer: bool, with_rng: bool, is_loading: bool) -> dict[str, Any]:  # fmt: skip
-    meta = checkpoint_metadata()
+                  with_optimizer: bool, with_rng: bool, is_loading: bool,
+                  optimizer_format: str = "dp_reshardable") -> dict[str, Any]:  # fmt: skip
+    meta = checkpoint_metadata(optimizer_format)
     state: dict[str, Any] = {"model": unwrap(model).sharded_state_dict(metadata=meta)}
     if with_optimizer:
         state["optimizer"] = optimizer.sharded_state_dict(
@@ -163,7 +174,8 @@ def sharded_state(model: Any, optimizer: Any, *, layout: Any, progress: dict[str
 
 
 def save_checkpoint(root: Path, step: int, model: Any, optimizer: Any, scheduler: Any, layout: Any,
-                    progress: dict[str, Any], run_config: dict[str, Any]) -> Path:  # fmt: skip
+                    progress: dict[str, Any], run_config: dict[str, Any],
+                    optimizer_format: str = "dp_reshardable") -> Path:  # fmt: skip
     """Collective: every rank writes its shards; rank 0 moves the tracker last."""
     from megatron.core import dist_checkpointing
 
@@ -175,10 +187,12 @@ def save_checkpoint(root: Path, step: int, model: Any, optimizer: Any, scheduler
         **progress,
         "layout": {"tp": layout.tp, "pp": layout.pp, "dp": layout.dp},
         "adam_step": adam_step(optimizer),
+        "optimizer_format": optimizer_format,
         "config": run_config,
     }
     state = sharded_state(model, optimizer, layout=layout, progress=progress, scheduler=scheduler,
-                          with_optimizer=True, with_rng=True, is_loading=False)  # fmt: skip
+                          with_optimizer=True, with_rng=True, is_loading=False,
+                          optimizer_format=optimizer_format)  # fmt: skip
     dist_checkpointing.save(state, str(path))
     dist.barrier()
     if dist.get_rank() == 0:
@@ -196,6 +210,22 @@ def _load_scheduler(scheduler: Any, state: dict[str, Any]) -> None:
     scheduler.load_state_dict(state)
 
 
+def _load_optimizer(optimizer: Any, state: dict[str, Any], fmt: str) -> None:
+    if fmt != "fully_reshardable":
+        optimizer.load_state_dict(state)
+        return
+    # megatron-core copies every state key of a parameter from the loaded tensors, `step` included,
+    # which the fully reshardable format does not carry (KeyError: 'step', FIELD-NOTES 9): load the
+    # parameter state with `step` set aside; set_adam_step restores it afterwards
+    param_state = state.pop("param_state")
+    state.pop("param_state_sharding_type", None)
+    optimizer.load_state_dict(state)
+    (dist_opt,) = getattr(optimizer, "chained_optimizers", [optimizer])
+    for st in dist_opt.optimizer.state.values():
+        st.pop("step", None)
+    dist_opt.load_parameter_state_from_fully_reshardable(param_state)
+
+
 def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layout: Any,
                     load_optimizer: bool = True, step: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Load the newest (or given) checkpoint under `root` into model (+ optimizer, scheduler, RNG);
@@ -209,17 +239,19 @@ def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layo
     common = dist_checkpointing.load_common_state_dict(str(path))
     saved = common["progress"]["layout"]
     same_mp = saved["tp"] == layout.tp and saved["pp"] == layout.pp
-    with_opt = load_optimizer and same_mp
-    if load_optimizer and not same_mp:
+    fmt = common["progress"].get("optimizer_format", "dp_reshardable")
+    with_opt = load_optimizer and (same_mp or fmt == "fully_reshardable")
+    if load_optimizer and not with_opt:
         logger.warning(
-            "checkpoint %s was saved at TP %d / PP %d, loading at TP %d / PP %d: weights, schedule and data "
-            "position carry over, optimizer moments restart from zero", path, saved["tp"], saved["pp"],
-            layout.tp, layout.pp,
+            "checkpoint %s was saved at TP %d / PP %d with the %s optimizer format, loading at TP %d / PP %d: "
+            "weights, schedule and data position carry over, optimizer moments restart from zero "
+            "(save with checkpoint.optimizer_format = 'fully_reshardable' to keep them)",
+            path, saved["tp"], saved["pp"], fmt, layout.tp, layout.pp,
         )  # fmt: skip
     if with_opt:
         init_optimizer_state(optimizer)
-    state = sharded_state(model, optimizer, layout=layout, progress={}, scheduler=scheduler,
-                          with_optimizer=with_opt, with_rng=with_opt, is_loading=True)  # fmt: skip
+    state = sharded_state(model, optimizer, layout=layout, progress={}, scheduler=scheduler, with_optimizer=with_opt,
+                          with_rng=with_opt and same_mp, is_loading=True, optimizer_format=fmt)  # fmt: skip
     state.pop("progress")
     loaded = dist_checkpointing.load(state, str(path))
     # dist_checkpointing already loaded the tensors in place; this also restores non-tensor state
@@ -230,10 +262,11 @@ def load_checkpoint(root: Path, model: Any, optimizer: Any, scheduler: Any, layo
         raise RecipeError(f"checkpoint {path} lacks model tensors {missing[:5]} (another model?)")
     if with_opt:
         with torch.no_grad():  # fp32 params: the optimizer copies into leaf tensors (FIELD-NOTES 9)
-            optimizer.load_state_dict(loaded["optimizer"])
+            _load_optimizer(optimizer, loaded["optimizer"], fmt)
         set_adam_step(optimizer, int(common["progress"].get("adam_step", common["progress"]["step"])))
         _load_scheduler(scheduler, common["scheduler"])
-        set_rng_state(loaded["rng_state"][0])
+        if same_mp:  # RNG streams belong to (TP, PP) positions
+            set_rng_state(loaded["rng_state"][0])
     elif load_optimizer:
         _load_scheduler(scheduler, common["scheduler"])
     progress = dict(common["progress"])

@@ -235,11 +235,19 @@ class CheckpointConfig:
     """Restore optimizer, scheduler, sampler and RNG (False: weights only, fresh schedule)."""
     save_on_exit: bool = True
     """Save when training ends or a SIGTERM arrives (Slurm preemption)."""
+    optimizer_format: str = "dp_reshardable"
+    """Distributed-optimizer state format: "dp_reshardable" (each rank writes its own buffers, no
+    gathering; reloads at another DP size) or "fully_reshardable" (gathered per DP group at save,
+    slower; reloads at any TP/PP/DP layout)."""
     export_hf: str | None = None
     """Write the final model in HF format here (`sciloom pretrain RUN.toml --export-hf DIR` too)."""
 
     def __post_init__(self) -> None:
         _positive("checkpoint.interval", self.interval, zero_ok=True)
+        if self.optimizer_format not in ("dp_reshardable", "fully_reshardable"):
+            raise RecipeError(
+                f"checkpoint.optimizer_format must be 'dp_reshardable' or 'fully_reshardable', got {self.optimizer_format!r}"
+            )
 
 
 @dataclass

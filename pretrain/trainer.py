@@ -181,21 +181,31 @@ class Trainer:
         scheduler.step(increment=1)
         return optimizer, scheduler
 
-    def _checkpoint_to_load(self) -> tuple[Path, bool] | None:
-        """(folder, with optimizer): resume from checkpoint.dir, else start from checkpoint.load."""
+    def _checkpoint_to_load(self) -> tuple[Path, bool, int | None] | None:
+        """(folder, with optimizer, step): resume from checkpoint.dir, else start from
+        checkpoint.load (a checkpoint folder: its newest iteration, or one `iter_NNNNNNN` folder)."""
         own = self.cfg.checkpoint_dir
         if ckpt.latest_step(own) is not None:
-            return own, True
+            return own, True, None
         if self.cfg.checkpoint.load:
-            return Path(self.cfg.checkpoint.load), self.cfg.checkpoint.load_optimizer
+            folder, step = ckpt.split_iter_dir(Path(self.cfg.checkpoint.load))
+            return folder, self.cfg.checkpoint.load_optimizer, step
         return None
 
     def _resume(self) -> None:
+        self.optimizer_restored = False
         if self._load_from is not None:
-            folder, keep = self._load_from
+            folder, keep, step = self._load_from
             progress = ckpt.load_checkpoint(
-                folder, self.model, self.optimizer, self.scheduler, self.layout, load_optimizer=keep
+                folder,
+                self.model,
+                self.optimizer,
+                self.scheduler,
+                self.layout,
+                load_optimizer=keep,
+                step=step,
             )
+            self.optimizer_restored = progress["loaded_optimizer"]
             if keep:  # else: weights only, a fresh schedule from step 0
                 self.step, self.consumed_samples = progress["step"], progress["consumed_samples"]
         self._last_saved_step = self.step if self.step else None
@@ -321,6 +331,7 @@ class Trainer:
 
                 check_step0_loss(self)
             self.metrics.log_event(event="start", step=self.step, consumed_samples=self.consumed_samples,
+                                   optimizer_restored=self.optimizer_restored,
                                    layout=self.layout.describe())  # fmt: skip
             if self._resumed and t.eval_interval:
                 # the loaded weights' validation loss: comparable across layouts (resharding check)
@@ -359,7 +370,8 @@ class Trainer:
         if self._last_saved_step == self.step:
             return
         ckpt.save_checkpoint(self.cfg.checkpoint_dir, self.step, self.model, self.optimizer, self.scheduler,
-                             self.layout, self.state_dict(), self.cfg.to_dict())  # fmt: skip
+                             self.layout, self.state_dict(), self.cfg.to_dict(),
+                             optimizer_format=self.cfg.checkpoint.optimizer_format)  # fmt: skip
         self._last_saved_step = self.step
         self.metrics.log_event(
             event="checkpoint", step=self.step, path=str(ckpt.iter_dir(self.cfg.checkpoint_dir, self.step))

@@ -53,6 +53,8 @@ def test_field_errors_name_the_field(tmp_path):
         load_config(write(tmp_path, MINIMAL + "[training]\nmicro_batch_size = 4\nglobal_batch_size = 10\n"))
     with pytest.raises(RecipeError, match=r"exactly one of model\.hf_checkpoint or model\.shape"):
         load_config(write(tmp_path, MINIMAL.replace('shape = "tiny"', "")))
+    with pytest.raises(RecipeError, match=r"checkpoint\.optimizer_format"):
+        load_config(write(tmp_path, MINIMAL + "[checkpoint]\noptimizer_format = 'zero3'\n"))
     with pytest.raises(RecipeError, match=r"training\.seq_length"):
         load_config(write(tmp_path, MINIMAL + "[training]\nseq_length = 0\n"))
     with pytest.raises(
