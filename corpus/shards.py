@@ -37,6 +37,7 @@ DOCS_DIR = "docs"
 ROW_GROUP_ROWS = 2048
 BAD_JSON_LINE = "bad_json_line"
 MISSING_TEXT = "missing_text_field"
+TEXT_NOT_STRING = "text_not_string"
 SHARD_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
 
 
@@ -74,9 +75,24 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
             raise InputError("bad_json_line", f"line {lineno}: not a JSON object", path=path)
         if "text" not in row:
             raise InputError("missing_text_field", f"line {lineno}", path=path)
+        if not isinstance(row["text"], str):
+            raise InputError(
+                TEXT_NOT_STRING, f"line {lineno}: text is {type(row['text']).__name__}", path=path
+            )
         if "id" not in row:
             row["id"] = f"{name}:{lineno}"
         yield row
+
+
+def line_problem(row: dict[str, Any] | None) -> str | None:
+    """Why a JSONL row cannot be a document (a quarantine reason), or None when it can."""
+    if row is None:
+        return BAD_JSON_LINE
+    if "text" not in row:
+        return MISSING_TEXT
+    if not isinstance(row["text"], str):
+        return TEXT_NOT_STRING
+    return None
 
 
 def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
@@ -138,7 +154,7 @@ class ShardReader(SciloomReader):
             name = Path(path).name
             for lineno, row, raw in iter_jsonl_lines(path):
                 # A bad line is quarantined alone: the good lines around it still flow on.
-                reason = BAD_JSON_LINE if row is None else MISSING_TEXT if "text" not in row else None
+                reason = line_problem(row)
                 if reason is not None:
                     self.quarantine(
                         input=path,

@@ -53,10 +53,12 @@ def test_shard_reader_quarantines_a_bad_line_alone(tmp_path):
     from sciloom.manifests.ledger import counts_from_stats
 
     path = tmp_path / "mixed.jsonl"
-    path.write_text('{"id": "a", "text": "one"}\n{oops\n{"id": "c"}\n{"id": "d", "text": "four"}\n')
+    path.write_text(
+        '{"id": "a", "text": "one"}\n{oops\n{"id": "c"}\n{"id": "d", "text": "four"}\n{"id": "e", "text": 42}\n'
+    )
     reader = ShardReader([str(path)], source="web")
     docs = list(reader.run(None))
     assert [d.id for d in docs] == ["a", "d"]
     counts = counts_from_stats([reader.stats.to_dict()])["web"]
-    assert counts.docs["in"] == 4 and counts.docs["quarantined"] == 2
-    assert counts.quarantined_reasons == {"bad_json_line": 1, "missing_text_field": 1}
+    assert counts.docs["in"] == 5 and counts.docs["quarantined"] == 3
+    assert counts.quarantined_reasons == {"bad_json_line": 1, "missing_text_field": 1, "text_not_string": 1}
