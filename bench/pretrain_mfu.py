@@ -3,6 +3,7 @@
 Run by hand on a GPU node (never in the test suite), from the repository root:
 
     .venv/bin/python bench/pretrain_mfu.py --gpus 1 --out /tmp/mfu
+    .venv/bin/python bench/pretrain_mfu.py --cpu-attention    # CPU-only stand-in: attention module
 
 It writes random-token Megatron data (int32, vocab 128256), then launches the real CLI
 (`sciloom pretrain RUN.toml`, torchrun on this node) twice in the same session:
@@ -96,12 +97,69 @@ def measure(toml: Path, out_dir: Path) -> dict:
     return {k: statistics.median(r[k] for r in timed) for k in ("tokens_per_s", "tflops_per_gpu", "mfu")}
 
 
+def cpu_attention(
+    seqs: list[int], heads: int = 16, groups: int = 4, head_dim: int = 64, reps: int = 3
+) -> None:
+    """CPU stand-in for the attention choice (no GPU here): forward + backward of one core attention,
+    megatron-core's stock local `DotProductAttention` vs `SDPAttention`, fp32, batch 1, causal."""
+    import os
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pretrain"))
+    import megatron_cpu_shim  # test-only CPU patch of megatron-core (FIELD-NOTES 9)
+    import torch
+    import torch.distributed as dist
+
+    megatron_cpu_shim.install()
+    from megatron.core import parallel_state
+    from megatron.core.transformer import TransformerConfig
+    from megatron.core.transformer.dot_product_attention import DotProductAttention
+    from megatron.core.transformer.enums import AttnMaskType
+
+    from sciloom.pretrain.attention import SDPAttention
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT="29533")
+    dist.init_process_group("gloo", rank=0, world_size=1)
+    parallel_state.initialize_model_parallel(1, 1)
+    from megatron.core.tensor_parallel import model_parallel_cuda_manual_seed
+
+    model_parallel_cuda_manual_seed(0)
+    cfg = TransformerConfig(num_layers=1, hidden_size=heads * head_dim, num_attention_heads=heads,
+                            num_query_groups=groups, kv_channels=head_dim, attention_dropout=0.0)  # fmt: skip
+    print("| seq | stock local attention (ms) | SDPAttention (ms) | speed-up | stock's fp32 score matrix |")
+    print("|---|---|---|---|---|")
+    for seq in seqs:
+        times = {}
+        for name, cls in (("stock", DotProductAttention), ("sdpa", SDPAttention)):
+            mod = cls(cfg, layer_number=1, attn_mask_type=AttnMaskType.causal, attention_type="self")
+            g = torch.Generator().manual_seed(0)
+            q = torch.randn(seq, 1, heads, head_dim, generator=g, requires_grad=True)
+            k = torch.randn(seq, 1, groups, head_dim, generator=g, requires_grad=True)
+            v = torch.randn(seq, 1, groups, head_dim, generator=g, requires_grad=True)
+            best = float("inf")
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                mod(q, k, v, None).sum().backward()
+                best = min(best, time.perf_counter() - t0)
+            times[name] = best * 1e3
+        scores_mib = heads * seq * seq * 4 / 2**20
+        print(
+            f"| {seq} | {times['stock']:.0f} | {times['sdpa']:.0f} | {times['stock'] / times['sdpa']:.2f}x | {scores_mib:.0f} MiB |"
+        )
+    parallel_state.destroy_model_parallel()
+    dist.destroy_process_group()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--cpu-attention", action="store_true", help="CPU attention comparison only (no GPU)")
     ap.add_argument("--gpus", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("/tmp/sciloom-mfu"))
     ap.add_argument("--peak", type=float, default=989.4, help="dense bf16 TFLOP/s of one GPU")
     args = ap.parse_args()
+    if args.cpu_attention:
+        cpu_attention([512, 1024, 2048])
+        return
     g = args.gpus
     write_random_tokens(
         args.out / "data" / "random", num_tokens=(WARMUP + TIMED + 2) * 16 * g * 4096, vocab=128256

@@ -75,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = load_config(args.config, parse_overrides(args.set))
         trainer = Trainer(cfg).build()
         if args.export_hf:
+            if not trainer.loaded_checkpoint:
+                raise RecipeError(
+                    f"--export-hf: no checkpoint under {cfg.checkpoint_dir} (or checkpoint.load)"
+                )
             trainer.export_hf(Path(args.export_hf))
         else:
             state = trainer.train()

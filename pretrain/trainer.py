@@ -377,6 +377,11 @@ class Trainer:
             event="checkpoint", step=self.step, path=str(ckpt.iter_dir(self.cfg.checkpoint_dir, self.step))
         )
 
+    @property
+    def loaded_checkpoint(self) -> bool:
+        """Whether `build` loaded a checkpoint (a resume or checkpoint.load)."""
+        return self._load_from is not None
+
     def state_dict(self) -> dict[str, Any]:
         return {"step": self.step, "consumed_samples": self.consumed_samples,
                 "tokens": self.consumed_samples * self.cfg.training.seq_length, "preempted": self.preempted}  # fmt: skip

@@ -79,3 +79,13 @@ def test_config_errors_exit_2_with_the_key(tmp_path, capsys):
     assert "training.batch" in capsys.readouterr().err
     with pytest.raises(RecipeError):
         load_config(bad)
+
+
+def test_export_dry_run_runs_one_process_resharded_to_tp1(capsys):
+    assert (
+        main(["pretrain", str(TINY), "--set", "parallel.tensor=2", "--export-hf", "/tmp/hf-out", "--dry-run"])
+        == 0
+    )
+    cmd = capsys.readouterr().out.splitlines()[0]
+    assert "--nproc_per_node=1" in cmd and cmd.endswith("--export-hf /tmp/hf-out")
+    assert "--set parallel.tensor=2 --set parallel.tensor=1 --set parallel.pipeline=1" in cmd
