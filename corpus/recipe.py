@@ -119,8 +119,7 @@ class Recipe:
         }
 
     def resolve(self, path: str) -> Path:
-        p = Path(os.path.expanduser(path))
-        return p if p.is_absolute() else (self.base_dir / p)
+        return resolve_path(self.base_dir, path)
 
     def source(self, name: str) -> SourceSection:
         for s in self.sources:
@@ -174,6 +173,7 @@ def recipe_from_dict(raw: dict[str, Any], base_dir: Path) -> Recipe:
         if not src.paths and src.prompt_kind != "arith":
             raise RecipeError(f"{where}.paths: no input paths given")
         sources.append(src)
+    check_paths(base_dir, sources)
     sections: dict[str, Any] = {}
     enabled: dict[str, bool] = {}
     for name, cls_path in SECTIONS.items():
@@ -183,18 +183,21 @@ def recipe_from_dict(raw: dict[str, Any], base_dir: Path) -> Recipe:
             raise RecipeError(f"{name}.enabled must be true or false")
         enabled[name] = on
         sections[name] = config_from_dict(load_class(cls_path), table, name)
-    recipe = Recipe(build, sources, sections, enabled, base_dir, raw)
-    check_paths(recipe)
-    return recipe
+    return Recipe(build, sources, sections, enabled, base_dir, raw)
 
 
-def check_paths(recipe: Recipe) -> None:
+def resolve_path(base_dir: Path, path: str) -> Path:
+    p = Path(os.path.expanduser(path))
+    return p if p.is_absolute() else (base_dir / p)
+
+
+def check_paths(base_dir: Path, sources: list[SourceSection]) -> None:
     """Every source path must name something that exists (globs must match)."""
     import glob
 
-    for src in recipe.sources:
+    for src in sources:
         for p in src.paths:
-            full = recipe.resolve(p)
+            full = resolve_path(base_dir, p)
             if not full.exists() and not glob.glob(str(full), recursive=True):
                 raise RecipeError(f"sources[{src.name}].paths: {p} does not exist (looked for {full})")
 
