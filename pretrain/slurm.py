@@ -80,7 +80,7 @@ def render_sbatch(cfg: PretrainConfig, run_toml: str | Path, *, nodes: int, gpus
     for o in overrides or []:
         args += ["--set", shlex.quote(o)]
     if not gpus_per_node:
-        args += ["--set", "launch.backend='gloo'"]
+        args += ["--set", shlex.quote("launch.backend='gloo'")]
     lines += [
         "",
         'HEAD=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)',

@@ -56,7 +56,7 @@ def test_overrides_and_cpu_jobs_are_rendered(tmp_path):
     cfg = load_config(TINY, {"logging": {"out_dir": str(tmp_path / "run")}})
     script = render_sbatch(cfg, TINY, nodes=1, gpus_per_node=0, overrides=["training.train_iters=3"])
     assert "--gpus-per-node" not in script and "--nproc_per_node=2" in script
-    assert "--set training.train_iters=3 --set launch.backend='gloo'" in script
+    assert """--set training.train_iters=3 --set 'launch.backend='"'"'gloo'"'"''""" in script
     assert f"#SBATCH --output={tmp_path / 'run'}/slurm/%x-%j.out" in script
     path = write_sbatch(
         cfg, TINY, tmp_path / "job.sbatch", nodes=1, gpus_per_node=0, python="/opt/py/bin/python"
