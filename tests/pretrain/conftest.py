@@ -81,12 +81,12 @@ def read_rows(out_dir: Path) -> list[dict]:
     )
 
 
-def torchrun_cmd(out_dir: Path, sets: list[str], nproc: int = 2) -> list[str]:
+def torchrun_cmd(out_dir: Path, sets: list[str], nproc: int = 2, extra: tuple[str, ...] = ()) -> list[str]:
     cmd = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}", f"--master_port={free_port()}",
            str(ENTRY), str(TINY_TOML), "--set", f"logging.out_dir='{out_dir}'"]  # fmt: skip
     for s in sets:
         cmd += ["--set", s]
-    return cmd
+    return cmd + list(extra)
 
 
 def run_env(**extra: str) -> dict[str, str]:
@@ -94,8 +94,9 @@ def run_env(**extra: str) -> dict[str, str]:
             "TOKENIZERS_PARALLELISM": "false", **extra}  # fmt: skip
 
 
-def run_pretrain(out_dir: Path, sets: list[str], nproc: int = 2, timeout: float = 240) -> RunResult:
-    done = subprocess.run(torchrun_cmd(out_dir, sets, nproc), capture_output=True, text=True, timeout=timeout,
+def run_pretrain(out_dir: Path, sets: list[str], nproc: int = 2, timeout: float = 240,
+                 extra: tuple[str, ...] = ()) -> RunResult:  # fmt: skip
+    done = subprocess.run(torchrun_cmd(out_dir, sets, nproc, extra), capture_output=True, text=True, timeout=timeout,
                           env=run_env(), cwd=REPO)  # fmt: skip
     result = RunResult(done.returncode, done.stdout + done.stderr, out_dir, read_rows(out_dir))
     assert result.returncode == 0, result.output[-6000:]

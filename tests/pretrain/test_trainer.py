@@ -91,6 +91,20 @@ def test_checkpoint_saved_at_tp2_loads_at_tp1_with_the_same_loss(tmp_path, base_
     assert tp1.val_losses()[STEPS] == pytest.approx(tp_run.val_losses()[STEPS], abs=1e-5)
 
 
+def test_export_hf_reshards_the_newest_checkpoint_in_one_process(tmp_path, base_sets, tp_run, dp_run):
+    from safetensors.torch import load_file
+
+    # what `sciloom pretrain RUN.toml --export-hf DIR` runs: one process, TP = PP = 1
+    sets = [*base_sets, f"checkpoint.dir='{tp_run.out_dir / 'checkpoints'}'", "parallel.tensor=1"]
+    run_pretrain(tmp_path, sets, nproc=1, extra=("--export-hf", str(tmp_path / "hf")))
+    ours, ref = (
+        load_file(tmp_path / "hf" / "model.safetensors"),
+        load_file(dp_run.out_dir / "hf" / "model.safetensors"),
+    )
+    assert ours.keys() == ref.keys()
+    assert max(float((ours[k] - ref[k]).abs().max()) for k in ours) < LAYOUT_TOL  # TP 2 step 6 == DP 2 step 6
+
+
 def test_sigterm_saves_and_resume_reproduces_the_uninterrupted_loss_curve(tmp_path, base_sets, dp_run):
     killed = run_and_sigterm(tmp_path, base_sets, after_step=2)
     stopped = max(killed.losses)
