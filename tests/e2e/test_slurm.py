@@ -246,7 +246,8 @@ def test_status_names_the_failed_task_and_shows_its_log_tail(killed_stage):
     assert f"FAILED filter task {SLOW_RANK} (slurm job {killed_stage['job']})" in text
     # The log tail: datatrove's task log (the pipeline it ran) and Slurm's own record of the kill.
     assert "task_00002.log" in text and "stall_on_flag" in text.lower()
-    assert f"{killed_stage['job']}.out" in text and "CANCELLED" in text
+    assert f"{killed_stage['job']}.out" in text
+    assert "CANCELLED" in text or "Terminated" in text  # slurmstepd's or srun's line about the kill
 
 
 def test_rerun_after_scancel_equals_local_with_no_duplicate_or_missing_doc(
