@@ -98,13 +98,18 @@ start_munge() {
     }
     mkdir -p /run/munge /var/log/munge /var/lib/munge
     chown munge:munge /run/munge /var/log/munge /var/lib/munge
-    runuser -u munge -- munged
-    pgrep -u munge -x munged | head -n1 >"$STATE/munged.pid" || true
-    for _ in $(seq 50); do munge_ok && return; sleep 0.1; done
+    runuser -u munge -- munged --pid-file=/run/munge/munged.pid
+    for _ in $(seq 50); do
+        if munge_ok; then
+            cp /run/munge/munged.pid "$STATE/munged.pid" 2>/dev/null || true
+            return
+        fi
+        sleep 0.1
+    done
     die "munged does not answer (munge -n | unmunge)"
 }
 
-node_state() { SLURM_CONF="$CONF" sinfo -h -n "$HOST" -o %T 2>/dev/null | head -n1; }
+node_state() { { SLURM_CONF="$CONF" sinfo -h -n "$HOST" -o %T 2>/dev/null || true; } | head -n1; }
 
 cmd_start() {
     need_root
