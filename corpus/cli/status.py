@@ -76,4 +76,6 @@ def _state(st) -> str:
         return "running"
     if st.count("failed"):
         return "failed"
+    if st.count("done") == st.tasks:
+        return "no manifest"  # being collected now, or the driver stopped before writing it
     return "incomplete"
