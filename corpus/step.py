@@ -202,7 +202,22 @@ class SciloomReader(SciloomStep):
     def read(self, path: str) -> Iterable[Document]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _forget_earlier_attempt(self, rank: int) -> None:
+        """A task that runs again (killed, preempted, failed) starts its append-only logs afresh.
+
+        The quarantine log and the drop samples of a task are appended to by all its steps; a
+        rerun of an unfinished task must not count its earlier attempt's entries twice. The
+        reader is the first step of every stage, so it clears them before any document flows.
+        """
+        for folder, name in (
+            (self.quarantine_dir, f"{rank:05d}.jsonl"),
+            (self.samples_dir, f"dropped-{rank:05d}.jsonl"),
+        ):
+            if folder is not None:
+                Path(folder, name).unlink(missing_ok=True)
+
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
+        self._forget_earlier_attempt(rank)
         if data:
             yield from data
         for i, path in enumerate(self.paths):

@@ -88,3 +88,14 @@ def test_rerun_skips_completed_tasks_and_keeps_counts(tmp_path):
     again = run_stage(StageRun("f", tmp_path / "out"), ShardReader(paths), [ShortFilter()])
     assert again.totals.docs == first.totals.docs
     assert [s.sha256 for s in again.shards] == [s.sha256 for s in first.shards]
+
+
+def test_a_rerun_task_does_not_repeat_its_quarantine_entries(tmp_path):
+    paths = write_inputs(tmp_path)
+    first = run_stage(StageRun("f", tmp_path / "out"), ShardReader(paths), [ShortFilter()])
+    # The task that read bad.jsonl (the last input) is killed before it finished: rerun it.
+    rank = (len(paths) - 1) % first.tasks
+    (tmp_path / "out" / "logs" / "completions" / f"{rank:05d}").unlink()
+    again = run_stage(StageRun("f", tmp_path / "out"), ShardReader(paths), [ShortFilter()])
+    assert len(again.quarantine) == again.totals.docs["quarantined"] == 1
+    assert sum(len(v) for v in again.samples.values()) == sum(len(v) for v in first.samples.values())
