@@ -161,7 +161,15 @@ def render_show(data: dict[str, Any], console: Console | None = None) -> None:
         table.add_section()
     console.print(table)
     for st in data["stages"]:
-        for key, value in st["extra"].items():
+        extra = st["extra"]
+        shown = _render_known_extras(st["stage"], extra, console)
+        for key, value in extra.items():
+            if key in shown:
+                continue
+            if isinstance(value, dict) and "config" in value:  # the stage's settings: in --json only
+                value = {k: v for k, v in value.items() if k != "config"}
+                if not value:
+                    continue
             console.print(f"[bold]{st['stage']}[/bold] {key}: {_compact(value)}")
         for q in st["quarantine"][:10]:
             where = q["input"] + (f"::{q['member']}" if q.get("member") else "")
@@ -176,6 +184,74 @@ def render_show(data: dict[str, Any], console: Console | None = None) -> None:
             console.print(f"tokenizer {outputs.get('tokenizer')}  sha256 {outputs['tokenizer_sha256'][:16]}")
         versions = b.get("versions") or {}
         console.print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+
+
+def _render_known_extras(stage: str, extra: dict[str, Any], console: Console) -> set[str]:
+    """Tables for the stage results a person reads most: mix shares, dedup clusters, decontam hits."""
+    shown: set[str] = set()
+    mix = extra.get("mix")
+    if isinstance(mix, dict) and isinstance(mix.get("sources"), dict):
+        t = Table(
+            title=f"{stage}: target vs realised (preset {mix.get('preset')}, max error {mix.get('max_share_error')})"
+        )
+        for col in (
+            "source",
+            "target tokens %",
+            "realised tokens %",
+            "realised docs %",
+            "tokens",
+            "docs",
+            "epochs",
+        ):
+            t.add_column(col, justify="left" if col == "source" else "right")
+        for name, v in sorted(mix["sources"].items()):
+            t.add_row(
+                name,
+                f"{100 * float(v.get('target_token_share', 0)):.2f}",
+                f"{100 * float(v.get('realised_token_share', 0)):.2f}",
+                f"{100 * float(v.get('realised_doc_share', 0)):.2f}",
+                f"{int(v.get('realised_tokens', 0)):,}",
+                str(v.get("realised_docs", "")),
+                str(v.get("epochs", "")),
+            )
+        console.print(t)
+        shown.add("mix")
+    dedup = extra.get("dedup")
+    if isinstance(dedup, dict) and isinstance(dedup.get("clusters"), dict):
+        c = dedup["clusters"]
+        params = dedup.get("params") or {}
+        t = Table(
+            title=f"{stage}: duplicates (mode {dedup.get('mode')}, {params.get('num_bands')}x{params.get('rows_per_band')} bands, threshold {params.get('threshold')})"
+        )
+        for col in ("kind", "clusters", "removed", "largest", "size distribution"):
+            t.add_column(col)
+        for kind in ("exact", "near"):
+            k = c.get(kind) or {}
+            dist = ", ".join(f"{size}: {n}" for size, n in (k.get("size_distribution") or {}).items())
+            t.add_row(
+                kind, str(k.get("clusters", 0)), str(k.get("removed", 0)), str(k.get("max_size", 0)), dist
+            )
+        console.print(t)
+        shown.add("dedup")
+    decontam = extra.get("decontam")
+    if isinstance(decontam, dict) and "hits" in decontam:
+        benches = ", ".join(f"{b} ({n} items)" for b, n in (decontam.get("benchmarks") or {}).items())
+        console.print(
+            f"[bold]{stage}[/bold] decontamination against {benches}: {decontam.get('documents_hit', 0)} documents hit, "
+            f"{decontam.get('documents_dropped', 0)} dropped, {decontam.get('documents_masked', 0)} masked "
+            f"({decontam.get('ngram')}-grams; {decontam.get('audit_documents', 0)} with {decontam.get('audit_ngram')}-gram overlap)"
+        )
+        for hit in decontam["hits"][:20]:
+            console.print(f"  {hit.get('item')}: {', '.join(map(str, hit.get('docs', [])[:5]))}")
+        shown.add("decontam")
+    tokenize = extra.get("tokenize")
+    if isinstance(tokenize, dict) and tokenize.get("tokenizer_sha256"):
+        console.print(
+            f"[bold]{stage}[/bold] tokenizer sha256 {tokenize['tokenizer_sha256'][:16]}  vocab {tokenize.get('vocab_size')}  "
+            f"dtype {tokenize.get('dtype')}  tokens {int(tokenize.get('tokens', 0)):,}  documents {tokenize.get('documents')}"
+        )
+        shown.add("tokenize")
+    return shown
 
 
 def _compact(value: Any, limit: int = 300) -> str:

@@ -69,3 +69,28 @@ def test_a_rerun_resumes_and_changes_nothing(sample_build, capsys):
     assert main(["build", "--out", str(sample_build), "--no-progress"]) == 0
     after = json.loads((sample_build / "manifest.json").read_text())["outputs"]
     assert before == after
+
+
+def test_show_json_matches_every_stage_shards(sample_build, capsys):
+    from collections import Counter
+
+    from sciloom.corpus.shards import read_documents, shard_files
+
+    assert main(["manifest", "show", str(sample_build), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["build"]["recipe_hash"] == read_manifest_dict(sample_build)["recipe_hash"]
+    for stage in data["stages"]:
+        on_disk = Counter(
+            d.metadata["source"] for d in read_documents(shard_files(sample_build / stage["dir"]))
+        )
+        kept = {s: c["docs"]["kept"] for s, c in stage["sources"].items() if c["docs"]["kept"]}
+        assert kept == dict(on_disk), stage["stage"]
+
+
+def test_show_prints_mix_dedup_and_decontamination_tables(sample_build, capsys):
+    assert main(["manifest", "show", str(sample_build)]) == 0
+    out = capsys.readouterr().out
+    assert "target vs realised" in out and "minerva" in out
+    assert "duplicates (mode local, 16x8 bands" in out
+    assert "decontamination against gsm8k_test (1319 items), math_test (5000 items)" in out
+    assert "tokenizer sha256" in out
