@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from abc import abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,9 @@ class SciloomFilter(SciloomStep):
     type = "filter"
     default_reason = "filtered"
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        """Keep (True), drop with the default reason (False) or drop with a reason ((False, reason))."""
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
         for doc in data:
@@ -199,8 +201,9 @@ class SciloomReader(SciloomStep):
         self.paths = [str(p) for p in paths]
         self.source = source
 
-    def read(self, path: str) -> Iterable[Document]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def read(self, path: str) -> Iterable[Document]:
+        """Yield the documents of one input, counting each in (or quarantining what cannot be read)."""
 
     def _forget_earlier_attempt(self, rank: int) -> None:
         """A task that runs again (killed, preempted, failed) starts its append-only logs afresh.

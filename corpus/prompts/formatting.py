@@ -8,6 +8,7 @@ refuses the draft. Formatters are pure string code, so each one is tested alone.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,13 +39,14 @@ class Draft:
     suffix: str = ""  # id suffix for several drafts of one problem (`:fobar1`)
 
 
-class Formatter:
+class Formatter(ABC):
     """Base: `drafts(problem)` and, for formatters that run programs, `complete(draft, result)`."""
 
     kind = "base"
 
-    def drafts(self, problem: Problem) -> list[Draft]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def drafts(self, problem: Problem) -> list[Draft]:
+        """The texts (and programs to run) this formatter makes from one problem."""
 
     def complete(self, draft: Draft, result: SandboxResult) -> str:
         """Final text of a draft given its program's run; raise FormatError to drop it."""

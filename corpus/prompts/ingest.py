@@ -20,6 +20,7 @@ from typing import Any
 
 from sciloom.corpus.prompts.execution import failure_reason
 from sciloom.corpus.prompts.formatting import ANSWER, Draft, FormatError, Formatter, question_block
+from sciloom.corpus.prompts.problems import Problem
 from sciloom.corpus.sandbox import SandboxResult
 
 UNKNOWN_FORMAT = "unknown_format"
@@ -78,6 +79,11 @@ class IngestFormatter(Formatter):
 
     def __init__(self, fmt: str = "auto") -> None:
         self.fmt = fmt
+
+    def drafts(self, problem: Problem) -> list[Draft]:
+        # Public augmented sets are converted row by row (their fields are not a Problem's): the
+        # prompt stage calls row_drafts for kind "ingest".
+        raise TypeError("IngestFormatter converts dataset rows: call row_drafts(row)")
 
     def row_drafts(self, row: dict[str, Any]) -> list[Draft]:
         fmt = detect_format(row) if self.fmt == "auto" else self.fmt
