@@ -29,6 +29,7 @@ from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from sciloom.corpus.errors import StageError
+from sciloom.corpus.progress import TaskProgress
 from sciloom.corpus.quarantine import read_quarantine
 from sciloom.corpus.shards import ParquetShardWriter, shard_files
 from sciloom.corpus.step import SciloomReader, SciloomStep
@@ -108,7 +109,8 @@ def run_stage(
             logging_dir=str(logging_dir),
             skip_completed=run.skip_completed,
         )
-    executor.run()
+    with TaskProgress(logging_dir / "completions", tasks, run.name):
+        executor.run()
     manifest = collect_manifest(run, reader.paths, tasks)
     manifest.wall_time_s = round(time.time() - start, 3)
     if extra is not None:

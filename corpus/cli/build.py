@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -33,16 +34,14 @@ def run(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args.recipe)
     console = Console(stderr=True, quiet=args.no_progress)
-    status = None
+    if args.no_progress:
+        os.environ["SCILOOM_NO_PROGRESS"] = "1"  # no live task bars in the stages either
 
     def progress(event: BuildEvent) -> None:
-        nonlocal status
+        # One line per stage start and end; the running stage draws its own task bar (terminal only).
         if not event.finished:
-            status = console.status(f"[{event.index}/{event.total}] {event.stage} ...")
-            status.start()
+            console.print(f"[{event.index}/{event.total}] {event.stage} ...", style="dim")
             return
-        if status is not None:
-            status.stop()
         summary = stage_line(event.manifest) if event.manifest is not None else "done"
         console.print(
             f"[green]✓[/green] [{event.index}/{event.total}] {event.stage}: {summary} ({event.seconds:.1f} s)"
@@ -61,17 +60,13 @@ def run(args: argparse.Namespace) -> int:
             max_array_size=args.tasks,
             job_name=f"sciloom-{recipe.build.name}",
         )
-    try:
-        build = run_build(
-            recipe,
-            args.out,
-            workers=args.workers,
-            executor_factory=executor_factory,
-            force=args.force,
-            progress=progress,
-        )
-    finally:
-        if status is not None:
-            status.stop()
+    build = run_build(
+        recipe,
+        args.out,
+        workers=args.workers,
+        executor_factory=executor_factory,
+        force=args.force,
+        progress=progress,
+    )
     print(f"build {recipe.build.name!r} done in {build.wall_time_s:.1f} s: {args.out}", file=sys.stdout)
     return 0
