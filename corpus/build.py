@@ -31,7 +31,7 @@ from typing import Any
 from sciloom.corpus.errors import RecipeError
 from sciloom.corpus.inputs import resolve_inputs
 from sciloom.corpus.recipe import Recipe
-from sciloom.corpus.shards import ShardReader, shard_files
+from sciloom.corpus.shards import ShardReader, is_shard_file, shard_files
 from sciloom.corpus.stage import StageRun, manifest_ref, run_stage
 from sciloom.manifests.checksums import sha256_file
 from sciloom.manifests.provenance import host_info, now_iso, package_versions
@@ -186,7 +186,8 @@ class Build:
 
     def extract(self, src) -> Path:
         name = f"extract-{src.name}"
-        files = resolve_inputs([str(self.recipe.resolve(p)) for p in src.paths])
+        accept = is_shard_file if src.kind == "jsonl" else (lambda p: True)
+        files = resolve_inputs([str(self.recipe.resolve(p)) for p in src.paths], accept)
         run = self.stage_run(name, [])
 
         def go() -> StageManifest:
@@ -198,7 +199,7 @@ class Build:
                 from sciloom.corpus.web.stage import run_web_stage
 
                 return run_web_stage(files, src.options, run, source=src.name)
-            return run_stage(run, ShardReader(files, source=src.name), [])
+            return run_stage(run, ShardReader(files, source=src.name, force_source=True), [])
 
         self._run(name, go)
         return run.out_dir

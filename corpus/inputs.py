@@ -1,8 +1,10 @@
 """Resolve the INPUT... arguments of a stage subcommand into a sorted list of files.
 
 An INPUT may be a file, a folder (walked recursively), a glob, or an earlier stage's output
-folder (then its `docs/*.parquet` are the inputs). Hidden files and our own bookkeeping
-folders are skipped. The order is sorted and so deterministic.
+folder. A stage folder, named directly, matched by a glob or met while walking a parent folder,
+contributes only its `docs/*.parquet`: never its manifest, logs, quarantine or dropped-document
+samples. Hidden files are skipped. The same file named twice (another spelling, a link) is read
+once, and the list is sorted, so the task assignment does not depend on argument order.
 """
 
 from __future__ import annotations
@@ -16,22 +18,33 @@ from sciloom.corpus.errors import UsageError
 from sciloom.corpus.shards import DOCS_DIR
 from sciloom.manifests.schema import MANIFEST_NAME
 
-SKIP_DIRS = {"logs", "quarantine", ".git", "__pycache__"}
+SKIP_DIRS = {"logs", "quarantine", "samples", ".git", "__pycache__"}
 
 
 def is_stage_dir(path: str | os.PathLike) -> bool:
+    """A stage output folder: `docs/` plus a manifest, or plus datatrove's logs of a run that died."""
     p = Path(path)
-    return p.is_dir() and (p / MANIFEST_NAME).is_file() and (p / DOCS_DIR).is_dir()
+    return p.is_dir() and (p / DOCS_DIR).is_dir() and ((p / MANIFEST_NAME).is_file() or (p / "logs").is_dir())
+
+
+def _stage_shards(folder: Path) -> list[Path]:
+    return sorted((folder / DOCS_DIR).glob("*.parquet"))
 
 
 def _walk(folder: Path, accept: Callable[[Path], bool]) -> list[Path]:
+    if is_stage_dir(folder):
+        return _stage_shards(folder)
     out = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+        here = Path(root)
+        stages = [d for d in dirs if is_stage_dir(here / d)]
+        for d in sorted(stages):
+            out.extend(_stage_shards(here / d))
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".") and d not in stages)
         for name in sorted(files):
             if name.startswith("."):
                 continue
-            p = Path(root) / name
+            p = here / name
             if accept(p):
                 out.append(p)
     return out
@@ -45,9 +58,7 @@ def resolve_inputs(
     for item in inputs:
         item = str(item)
         p = Path(item)
-        if is_stage_dir(p):
-            files.extend(sorted((p / DOCS_DIR).glob("*.parquet")))
-        elif p.is_dir():
+        if p.is_dir():
             files.extend(_walk(p, accept))
         elif p.is_file():
             files.append(p)
@@ -58,11 +69,7 @@ def resolve_inputs(
             for m in matches:
                 mp = Path(m)
                 files.extend(_walk(mp, accept) if mp.is_dir() else [mp] if accept(mp) else [])
-    seen: set[str] = set()
-    out = []
+    unique: dict[str, str] = {}
     for f in files:
-        s = str(f)
-        if s not in seen:
-            seen.add(s)
-            out.append(s)
-    return out
+        unique.setdefault(os.path.realpath(f), str(f))
+    return sorted(unique.values())

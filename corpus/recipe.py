@@ -148,6 +148,8 @@ def recipe_from_dict(raw: dict[str, Any], base_dir: Path) -> Recipe:
     unknown = sorted(set(raw) - known)
     if unknown:
         raise RecipeError(f"unknown section [{unknown[0]}] (known: {', '.join(sorted(known))})")
+    if not isinstance(raw.get("build", {}), dict):
+        raise RecipeError("[build] must be a table")
     build = config_from_dict(BuildSection, raw.get("build"), "build")
     sources_raw = raw.get("sources") or []
     if not isinstance(sources_raw, list) or not sources_raw:
@@ -155,6 +157,8 @@ def recipe_from_dict(raw: dict[str, Any], base_dir: Path) -> Recipe:
     sources = []
     seen: set[str] = set()
     for i, table in enumerate(sources_raw):
+        if not isinstance(table, dict):
+            raise RecipeError(f"sources[{i}]: expected a [[sources]] table, got {table!r}"[:200])
         table = dict(table)
         options = table.pop("options", None)
         where = f"sources[{table.get('name', i)}]"
@@ -162,9 +166,13 @@ def recipe_from_dict(raw: dict[str, Any], base_dir: Path) -> Recipe:
             if key not in table:
                 raise RecipeError(f"{where}.{key} is missing")
         src = config_from_dict(SourceSection, table, where)
-        if src.name in seen:
-            raise RecipeError(f"{where}.name: duplicate source name {src.name!r}")
-        seen.add(src.name)
+        # Stage names use "_" for "-", so "a-b" and "a_b" would share a stage name.
+        key = src.name.replace("-", "_")
+        if key in seen:
+            raise RecipeError(
+                f"{where}.name: {src.name!r} repeats another source name ('-' and '_' count as one)"
+            )
+        seen.add(key)
         cls_path = SOURCE_KINDS[src.kind]
         if cls_path:
             src.options = config_from_dict(load_class(cls_path), options, f"{where}.options")
@@ -177,7 +185,10 @@ def recipe_from_dict(raw: dict[str, Any], base_dir: Path) -> Recipe:
     sections: dict[str, Any] = {}
     enabled: dict[str, bool] = {}
     for name, cls_path in SECTIONS.items():
-        table = dict(raw.get(name) or {})
+        table = raw.get(name) or {}
+        if not isinstance(table, dict):
+            raise RecipeError(f"[{name}] must be a table, not an array of tables or a value")
+        table = dict(table)
         on = table.pop("enabled", True) if name in ("filters", "dedup", "decontam") else True
         if not isinstance(on, bool):
             raise RecipeError(f"{name}.enabled must be true or false")

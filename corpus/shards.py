@@ -38,6 +38,10 @@ ROW_GROUP_ROWS = 2048
 BAD_JSON_LINE = "bad_json_line"
 MISSING_TEXT = "missing_text_field"
 TEXT_NOT_STRING = "text_not_string"
+INVALID_UNICODE = "invalid_unicode"
+BAD_FIELD = "bad_record_field"
+BAD_SOURCE_NAME = "bad_source_name"
+SOURCE_SEPARATOR = "|"  # separates names in the ledger's counter keys (corpus/step.py)
 SHARD_SUFFIXES = (".parquet", ".jsonl", ".jsonl.gz", ".json.gz", ".ndjson")
 
 
@@ -84,14 +88,38 @@ def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
         yield row
 
 
+def _json_object_or_none(value: Any) -> bool:
+    if value is None or isinstance(value, dict):
+        return True
+    if isinstance(value, str):
+        if not value:
+            return True
+        try:
+            return isinstance(json.loads(value), dict)
+        except json.JSONDecodeError:
+            return False
+    return False
+
+
 def line_problem(row: dict[str, Any] | None) -> str | None:
-    """Why a JSONL row cannot be a document (a quarantine reason), or None when it can."""
+    """Why a row cannot be a document (a quarantine reason), or None when it can."""
     if row is None:
         return BAD_JSON_LINE
     if "text" not in row:
         return MISSING_TEXT
     if not isinstance(row["text"], str):
         return TEXT_NOT_STRING
+    try:
+        row["text"].encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates: valid JSON, not writable as UTF-8
+        return INVALID_UNICODE
+    for key in ("url", "source"):
+        if row.get(key) is not None and not isinstance(row[key], str):
+            return BAD_FIELD
+    if SOURCE_SEPARATOR in str(row.get("source") or ""):
+        return BAD_SOURCE_NAME
+    if not _json_object_or_none(row.get("metadata")) or not _json_object_or_none(row.get("provenance")):
+        return BAD_FIELD
     return None
 
 
@@ -145,29 +173,37 @@ class ShardReader(SciloomReader):
 
     name = "shard_reader"
 
+    def __init__(self, paths: list[str], source: str = "unknown", force_source: bool = False) -> None:
+        super().__init__(paths, source)
+        # True for raw user inputs of a recipe source: every document takes the recipe's name.
+        self.force_source = force_source
+
     def read(self, path: str) -> Iterable[Document]:
         try:
             if path.endswith(".parquet"):
-                for row in iter_rows(path):
-                    yield self._counted(row_to_document(row, self.source))
-                return
+                rows = ((n, row, None) for n, row in enumerate(iter_rows(path), 1))
+            else:
+                rows = iter_jsonl_lines(path)
             name = Path(path).name
-            for lineno, row, raw in iter_jsonl_lines(path):
-                # A bad line is quarantined alone: the good lines around it still flow on.
+            for lineno, row, raw in rows:
+                # A bad row is quarantined alone: the good rows around it still flow on.
                 reason = line_problem(row)
-                if reason is not None:
-                    self.quarantine(
-                        input=path,
-                        member=f"line {lineno}",
-                        reason=reason,
-                        detail=raw[:200],
-                        source=self.source,
-                        data=raw.encode("utf-8", errors="replace"),
-                        count_in=True,
-                    )
+                if reason is None:
+                    row.setdefault("id", f"{name}:{lineno}")
+                    if self.force_source:
+                        row = self._own_source(row)
+                    yield self._counted(row_to_document(row, self.source))
                     continue
-                row.setdefault("id", f"{name}:{lineno}")
-                yield self._counted(row_to_document(row, self.source))
+                shown = raw if raw is not None else json.dumps(row, default=str, ensure_ascii=False)
+                self.quarantine(
+                    input=path,
+                    member=f"line {lineno}" if raw is not None else f"row {lineno}",
+                    reason=reason,
+                    detail=shown[:200],
+                    source=self.source,
+                    data=shown.encode("utf-8", errors="replace"),
+                    count_in=True,
+                )
         except InputError as err:
             data_size = os.path.getsize(path) if os.path.exists(path) else 0
             self.quarantine(
@@ -178,6 +214,14 @@ class ShardReader(SciloomReader):
                 nbytes=data_size,
                 count_in=True,
             )
+
+    def _own_source(self, row: dict[str, Any]) -> dict[str, Any]:
+        """Raw user data names its source by the recipe; a `source` field of its own is kept aside."""
+        row = dict(row)
+        if row.get("source") not in (None, self.source):
+            row["original_source"] = row["source"]
+        row["source"] = self.source
+        return row
 
     def _counted(self, doc: Document) -> Document:
         self.count_in(source_of(doc), text_bytes(doc))

@@ -15,9 +15,11 @@ shards whatever the parallelism or executor.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ import pyarrow.parquet as pq
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
-from sciloom.corpus.errors import StageError
+from sciloom.corpus.errors import StageError, UsageError
 from sciloom.corpus.progress import TaskProgress
 from sciloom.corpus.quarantine import read_quarantine
 from sciloom.corpus.shards import ParquetShardWriter, shard_files
@@ -42,6 +44,7 @@ logger = logging.getLogger(__name__)
 
 LOGS_DIR = "logs"
 SAMPLES_DIR = "samples"
+PLAN_FILE = "plan.json"
 MAX_DEFAULT_TASKS = 16
 
 
@@ -88,11 +91,13 @@ def run_stage(
 ) -> StageManifest:
     """Run reader + steps + writer for every task, then write and return the stage manifest."""
     out_dir = Path(run.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     if not reader.paths:
         raise StageError(f"stage {run.name}: no inputs")
+    check_out_is_not_an_input(out_dir, reader.paths)
+    out_dir.mkdir(parents=True, exist_ok=True)
     tasks = run.tasks or default_tasks(reader)
     pipeline: list[PipelineStep] = [reader, *steps, ParquetShardWriter(out_dir, run.name)]
+    prepare_resume(out_dir, stage_plan(run.name, reader.paths, tasks, pipeline))
     for step in pipeline:
         if isinstance(step, SciloomStep):
             step.quarantine_dir = str(out_dir / "quarantine")
@@ -117,6 +122,90 @@ def run_stage(
         manifest.extra.update(extra(manifest))
     write_manifest(out_dir, manifest)
     return manifest
+
+
+def check_out_is_not_an_input(out_dir: Path, inputs: Sequence[str]) -> None:
+    """Writing a stage into the folder it reads would resume the old stage under a new name."""
+    out = out_dir.resolve()
+    for path in inputs:
+        p = Path(path).resolve()
+        if p == out or out in p.parents:
+            raise UsageError(f"--out {out_dir} holds an input of this stage ({path}); choose another folder")
+
+
+def _fingerprint(value: Any) -> Any:
+    """A JSON-able view of a step's settings: plain values and dataclasses, other objects by type."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _fingerprint(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _fingerprint(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_fingerprint(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return type(value).__name__
+
+
+def stage_plan(
+    name: str, inputs: Sequence[str], tasks: int, pipeline: Sequence[PipelineStep]
+) -> dict[str, Any]:
+    """What a stage run is: its inputs (with size and mtime), task count and step settings."""
+    files = []
+    for path in inputs:
+        try:
+            st = os.stat(path)
+            files.append([str(path), st.st_size, int(st.st_mtime)])
+        except OSError:
+            files.append([str(path), None, None])
+    steps = [
+        {
+            "step": type(step).__name__,
+            **{
+                k: _fingerprint(v)
+                for k, v in vars(step).items()
+                if k not in NOT_SETTINGS and not k.startswith("_")
+            },
+        }
+        for step in pipeline
+    ]
+    return {"stage": name, "tasks": tasks, "inputs": files, "steps": steps}
+
+
+# Attributes of a step that are wiring, not settings (they never change what a task produces).
+NOT_SETTINGS = {"stats", "quarantine_dir", "samples_dir", "stage_dir", "paths"}
+STAGE_PARTS = ("docs", LOGS_DIR, "quarantine", SAMPLES_DIR)
+
+
+def prepare_resume(out_dir: Path, plan: dict[str, Any]) -> None:
+    """Resume only a run of the same plan; otherwise start the stage folder afresh.
+
+    datatrove's completion markers are keyed by task rank alone, so a rerun with other inputs,
+    another task count or other settings would otherwise reuse finished tasks of the old run and
+    mix old and new documents. A finished task whose shard is gone is run again.
+    """
+    plan_path = out_dir / LOGS_DIR / PLAN_FILE
+    if plan_path.is_file():
+        old = json.loads(plan_path.read_text())
+        if old != json.loads(json.dumps(plan)):
+            logger.warning(
+                "%s: inputs, tasks or settings changed since the last run: starting afresh", out_dir
+            )
+            for part in STAGE_PARTS:
+                shutil.rmtree(out_dir / part, ignore_errors=True)
+            (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
+    elif any((out_dir / part).exists() for part in STAGE_PARTS):
+        # A folder from a run without a plan (or another tool): do not trust its completions.
+        for part in STAGE_PARTS:
+            shutil.rmtree(out_dir / part, ignore_errors=True)
+    completions = out_dir / LOGS_DIR / "completions"
+    if completions.is_dir():
+        for marker in completions.iterdir():
+            shard = out_dir / "docs" / f"{marker.name}.parquet"
+            if not shard.is_file():
+                marker.unlink()
+                (out_dir / LOGS_DIR / "stats" / f"{marker.name}.json").unlink(missing_ok=True)
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
+    plan_path.write_text(json.dumps(plan, indent=1) + "\n")
 
 
 def collect_manifest(run: StageRun, inputs: Sequence[str], tasks: int) -> StageManifest:
@@ -173,5 +262,6 @@ def list_shards(out_dir: str | os.PathLike) -> list[ShardEntry]:
 
 def manifest_ref(stage_dir: str | os.PathLike) -> dict[str, str]:
     """A reference to an earlier stage's manifest, for `input_manifests`."""
-    path = Path(stage_dir) / MANIFEST_NAME
-    return {"dir": str(stage_dir), "sha256": sha256_file(path)} if path.is_file() else {"dir": str(stage_dir)}
+    folder = Path(stage_dir).resolve()  # absolute: verify must not depend on the current directory
+    path = folder / MANIFEST_NAME
+    return {"dir": str(folder), "sha256": sha256_file(path)} if path.is_file() else {"dir": str(folder)}

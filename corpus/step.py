@@ -61,6 +61,9 @@ class SciloomStep(PipelineStep):
 
     # -- counters -------------------------------------------------------------------------------
     def count(self, what: str, source: str, nbytes: int, reason: str | None = None, n: int = 1) -> None:
+        # The separator cannot appear inside a name (readers quarantine such sources); guard anyway.
+        source = source.replace(SEP, "/")
+        reason = reason.replace(SEP, "/") if reason else reason
         key = f"{what}{SEP}{reason}{SEP}{source}" if reason else f"{what}{SEP}{source}"
         bkey = f"{what}_bytes{SEP}{reason}{SEP}{source}" if reason else f"{what}_bytes{SEP}{source}"
         self.stat_update(key, value=n)

@@ -18,9 +18,11 @@ T = TypeVar("T")
 
 def config_from_dict(cls: type[T], data: dict[str, Any] | None, where: str) -> T:
     """Instantiate dataclass `cls` from `data`; `where` is the dotted path used in errors."""
-    data = dict(data or {})
+    if data is None:
+        data = {}
     if not isinstance(data, dict):
-        raise RecipeError(f"{where}: expected a table, got {type(data).__name__}")
+        raise RecipeError(f"{where}: expected a table, got {type(data).__name__} {data!r}"[:200])
+    data = dict(data)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
@@ -41,7 +43,7 @@ def config_from_dict(cls: type[T], data: dict[str, Any] | None, where: str) -> T
 def _convert(tp: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if dataclasses.is_dataclass(tp) and isinstance(value, dict):
+    if dataclasses.is_dataclass(tp):
         return config_from_dict(tp, value, where)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
@@ -54,14 +56,18 @@ def _convert(tp: Any, value: Any, where: str) -> Any:
             except RecipeError:
                 continue
         raise RecipeError(f"{where}: {value!r} does not fit {tp}")
-    if origin is list and isinstance(value, list):
+    if origin in (list, tuple) or tp in (list, tuple):
+        if not isinstance(value, list):
+            raise RecipeError(f"{where}: expected a list, got {value!r}"[:200])
+        if origin is tuple:
+            return tuple(value)
         (item,) = args or (Any,)
         return [_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin is dict and isinstance(value, dict):
+    if origin is dict or tp is dict:
+        if not isinstance(value, dict):
+            raise RecipeError(f"{where}: expected a table, got {value!r}"[:200])
         _, vt = args or (Any, Any)
         return {k: _convert(vt, v, f"{where}.{k}") for k, v in value.items()}
-    if origin is tuple and isinstance(value, list):
-        return tuple(value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp in (int, float, str, bool) and not isinstance(value, tp):

@@ -74,13 +74,14 @@ def _value(v: Any) -> int:
 def parse_key(key: str) -> tuple[str, bool, str | None, str] | None:
     """`dropped_bytes|reason|src` -> ("dropped", True, "reason", "src"); None for foreign keys."""
     parts = key.split(SEP)
-    if len(parts) not in (2, 3):
-        return None
     kind, is_bytes = parts[0], False
     if kind.endswith("_bytes"):
         kind, is_bytes = kind[: -len("_bytes")], True
     if kind not in KINDS:
         return None
+    if len(parts) not in (2, 3):
+        # A ledger key that cannot be read would take its documents out of the balance unseen.
+        raise InvariantError(f"unreadable ledger counter {key!r}")
     if len(parts) == 2:
         return kind, is_bytes, None, parts[1]
     return kind, is_bytes, parts[1], parts[2]

@@ -57,15 +57,36 @@ def verify_stage(folder: Path) -> list[str]:
         and not any("missing" in p or "modified" in p for p in problems)
     ):
         problems.append(f"{name}: manifest keeps {kept} documents but the shards hold {rows_on_disk}")
+    problems.extend(verify_token_files(name, m, folder))
     for ref in m.get("input_manifests", []):
-        src = Path(ref["dir"])
-        if not src.is_absolute() and not src.exists():
-            src = folder.parent / src.name
+        # A sibling folder of that name first (a build moved or copied as a whole), else the path.
+        src = folder.parent / Path(ref["dir"]).name
+        if not (src / MANIFEST_NAME).is_file():
+            src = Path(ref["dir"])
         manifest = src / MANIFEST_NAME
         if not manifest.is_file():
             problems.append(f"{name}: input stage {ref['dir']} has no manifest")
         elif "sha256" in ref and sha256_file(manifest) != ref["sha256"]:
             problems.append(f"{name}: input stage {src.name} changed since this stage read it")
+    return problems
+
+
+def verify_token_files(name: str, m: dict, folder: Path) -> list[str]:
+    """Re-hash the Megatron datasets a tokenize stage recorded (`extra.tokenize.datasets`)."""
+    problems = []
+    datasets = ((m.get("extra") or {}).get("tokenize") or {}).get("datasets") or {}
+    for source, info in datasets.items():
+        # `path` is relative to the stage folder (survives moving the build), `prefix` absolute.
+        prefix = str(folder / info["path"]) if info.get("path") else info.get("prefix")
+        for suffix in ("bin", "idx"):
+            digest = info.get(f"{suffix}_sha256")
+            if not prefix or not digest:
+                continue
+            path = Path(f"{prefix}.{suffix}")
+            if not path.is_file():
+                problems.append(f"{name}: {source} dataset {path.name} is missing")
+            elif sha256_file(path) != digest:
+                problems.append(f"{name}: {source} dataset {path.name} was modified (sha256 differs)")
     return problems
 
 

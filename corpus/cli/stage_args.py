@@ -25,10 +25,16 @@ def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None
 
 
 def stage_run(args: argparse.Namespace, name: str) -> StageRun:
+    from sciloom.corpus.inputs import is_stage_dir
+    from sciloom.corpus.stage import manifest_ref
+
+    # Earlier stage folders given as inputs are recorded, so `manifest verify` can check the chain.
+    inputs = getattr(args, "inputs", None) or []
     return StageRun(
         name=name,
         out_dir=Path(args.out),
         workers=max(1, args.workers),
         tasks=args.tasks,
         seed=args.seed,
+        input_manifests=[manifest_ref(p) for p in inputs if is_stage_dir(p)],
     )

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from sciloom.corpus.errors import RecipeError
@@ -48,3 +50,23 @@ def test_recipe_hash_is_stable_and_follows_values(tmp_path):
     a = load_recipe(write(tmp_path, base)).hash
     assert load_recipe(write(tmp_path, base)).hash == a
     assert load_recipe(write(tmp_path, base + "[build]\nseed = 7\n")).hash != a
+
+
+def test_values_of_the_wrong_shape_are_recipe_errors(tmp_path):
+    cases = {
+        SOURCE
+        + '[mix]\npreset = "minerva"\nprompt_sources = "work"\n': "mix.prompt_sources: 'work' does not fit list",
+        SOURCE + '[mix]\npreset = "minerva"\n[[filters]]\nmin_words = 3\n': "[filters] must be a table",
+        '[[sources]]\nname = "web"\nkind = "jsonl"\npaths = "."\n[mix]\npreset = "minerva"\n': "paths: expected a list",
+        'sources = ["a.jsonl"]\n': "expected a [[sources]] table",
+        "build = [1, 2]\n" + SOURCE: "[build] must be a table",
+    }
+    for text, message in cases.items():
+        with pytest.raises(RecipeError, match=re.escape(message)):
+            load_recipe(write(tmp_path, text))
+
+
+def test_source_names_that_collide_as_stage_names_are_refused(tmp_path):
+    text = SOURCE + SOURCE.replace('"web"', '"a-b"', 1) + SOURCE.replace('"web"', '"a_b"', 1)
+    with pytest.raises(RecipeError, match="repeats another source name"):
+        load_recipe(write(tmp_path, text + '[mix]\npreset = "minerva"\n'))

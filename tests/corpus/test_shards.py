@@ -62,3 +62,42 @@ def test_shard_reader_quarantines_a_bad_line_alone(tmp_path):
     counts = counts_from_stats([reader.stats.to_dict()])["web"]
     assert counts.docs["in"] == 5 and counts.docs["quarantined"] == 3
     assert counts.quarantined_reasons == {"bad_json_line": 1, "missing_text_field": 1, "text_not_string": 1}
+
+
+def test_malformed_rows_are_quarantined_one_by_one(tmp_path):
+    import pyarrow as pa
+
+    from sciloom.corpus.shards import ShardReader
+    from sciloom.manifests.ledger import counts_from_stats
+
+    rows = [
+        {"id": "ok1", "text": "fine"},
+        {"id": "m", "text": "x", "metadata": "{not json"},
+        {"id": "p", "text": "x", "provenance": [1, 2]},
+        {"id": "u", "text": "x", "url": 7},
+        {"id": "s", "text": "x", "source": "a|b"},
+        {"id": "ok2", "text": "also fine"},
+    ]
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text("\n".join(json.dumps(r) for r in rows) + '\n{"id": "z", "text": "\\ud83d"}\n')
+    parquet = tmp_path / "rows.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["good", None]}), parquet)
+    reader = ShardReader([str(jsonl), str(parquet)], source="web")
+    assert [d.id for d in reader.run(None)] == ["ok1", "ok2", "a"]
+    counts = counts_from_stats([reader.stats.to_dict()])["web"]
+    assert counts.docs["in"] == 9 and counts.docs["quarantined"] == 6
+    assert counts.quarantined_reasons == {
+        "bad_record_field": 3,
+        "bad_source_name": 1,
+        "invalid_unicode": 1,
+        "text_not_string": 1,
+    }
+
+
+def test_raw_inputs_of_a_recipe_source_take_its_name(tmp_path):
+    from sciloom.corpus.shards import ShardReader
+
+    path = tmp_path / "owm.jsonl"
+    path.write_text(json.dumps({"id": "1", "text": "t", "source": "commoncrawl"}) + "\n")
+    (doc,) = ShardReader([str(path)], source="owm", force_source=True).run(None)
+    assert doc.metadata["source"] == "owm" and doc.metadata["original_source"] == "commoncrawl"

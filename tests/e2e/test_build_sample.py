@@ -94,3 +94,14 @@ def test_show_prints_mix_dedup_and_decontamination_tables(sample_build, capsys):
     assert "duplicates (mode local, 16x8 bands" in out
     assert "decontamination against gsm8k_test (1319 items), math_test (5000 items)" in out
     assert "tokenizer sha256" in out
+
+
+def test_verify_catches_a_modified_megatron_dataset(sample_build, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_build, copy)
+    assert verify(copy) == []  # a moved build still verifies
+    tokens = next(copy.glob("*-tokenize/tokens/*.bin"))
+    tokens.write_bytes(tokens.read_bytes()[:-2])
+    assert any(f"{tokens.name} was modified" in p for p in verify(copy))
