@@ -76,6 +76,8 @@ def check_recipe_hash(out_dir: Path, recipe_hash: str, force: bool) -> None:
                 )
             logger.warning("recipe changed: removing the old build in %s", out_dir)
             for child in out_dir.iterdir():
+                if child.name == "logs":  # this run's log file is already open there
+                    continue
                 if child.is_dir():
                     shutil.rmtree(child)
                 else:

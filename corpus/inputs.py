@@ -10,6 +10,7 @@ once, and the list is sorted, so the task assignment does not depend on argument
 from __future__ import annotations
 
 import glob
+import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -27,6 +28,24 @@ def is_stage_dir(path: str | os.PathLike) -> bool:
     return p.is_dir() and (p / DOCS_DIR).is_dir() and ((p / MANIFEST_NAME).is_file() or (p / "logs").is_dir())
 
 
+def is_build_dir(path: str | os.PathLike) -> bool:
+    """A `sciloom build` folder: its stages hold the same documents several times over."""
+    p = Path(path)
+    if (p / "recipe.sha256").is_file():
+        return True
+    try:
+        return json.loads((p / MANIFEST_NAME).read_text()).get("kind") == "build"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _refuse_build_dir(folder: Path) -> None:
+    if is_build_dir(folder):
+        stages = sorted(d.name for d in folder.iterdir() if is_stage_dir(d))
+        hint = f", e.g. {folder / stages[-1]}" if stages else ""
+        raise UsageError(f"{folder} is a whole build folder; give one of its stage folders{hint}")
+
+
 def _stage_shards(folder: Path) -> list[Path]:
     return sorted((folder / DOCS_DIR).glob("*.parquet"))
 
@@ -37,6 +56,7 @@ def _walk(folder: Path, accept: Callable[[Path], bool]) -> list[Path]:
     out = []
     for root, dirs, files in os.walk(folder):
         here = Path(root)
+        _refuse_build_dir(here)
         stages = [d for d in dirs if is_stage_dir(here / d)]
         for d in sorted(stages):
             out.extend(_stage_shards(here / d))

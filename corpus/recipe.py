@@ -106,7 +106,10 @@ class Recipe:
 
     @property
     def hash(self) -> str:
-        return config_hash(self.to_dict())
+        """Hash of everything that decides the output (not `build.workers`: parallelism never does)."""
+        content = self.to_dict()
+        content["build"] = {k: v for k, v in content["build"].items() if k != "workers"}
+        return config_hash(content)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,11 +209,15 @@ def check_paths(base_dir: Path, sources: list[SourceSection]) -> None:
     """Every source path must name something that exists (globs must match)."""
     import glob
 
+    from sciloom.corpus.inputs import resolve_inputs
+
     for src in sources:
         for p in src.paths:
             full = resolve_path(base_dir, p)
             if not full.exists() and not glob.glob(str(full), recursive=True):
                 raise RecipeError(f"sources[{src.name}].paths: {p} does not exist (looked for {full})")
+        if src.paths and not resolve_inputs([str(resolve_path(base_dir, p)) for p in src.paths]):
+            raise RecipeError(f"sources[{src.name}].paths: {', '.join(src.paths)} hold no input files")
 
 
 def replace_section(recipe: Recipe, name: str, **changes: Any) -> Recipe:

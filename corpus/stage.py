@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
-from sciloom.corpus.errors import StageError, UsageError
+from sciloom.corpus.errors import UsageError
 from sciloom.corpus.progress import TaskProgress
 from sciloom.corpus.quarantine import read_quarantine
 from sciloom.corpus.shards import ParquetShardWriter, shard_files
@@ -92,7 +92,7 @@ def run_stage(
     """Run reader + steps + writer for every task, then write and return the stage manifest."""
     out_dir = Path(run.out_dir)
     if not reader.paths:
-        raise StageError(f"stage {run.name}: no inputs")
+        raise UsageError(f"stage {run.name}: no input files (check the INPUT paths and their file types)")
     check_out_is_not_an_input(out_dir, reader.paths)
     out_dir.mkdir(parents=True, exist_ok=True)
     tasks = run.tasks or default_tasks(reader)

@@ -69,7 +69,8 @@ def diff(a: str | Path, b: str | Path) -> dict[str, Any]:
         }
         if per_source or extra:
             stages[name] = {"sources": per_source, "extra": extra}
-    return {"a": str(a), "b": str(b), "recipe": recipe_changes, "stages": stages}
+    found = (a / "recipe.json").is_file() and (b / "recipe.json").is_file()
+    return {"a": str(a), "b": str(b), "recipe": recipe_changes, "recipes_found": found, "stages": stages}
 
 
 def render_diff(d: dict[str, Any], console=None) -> None:
@@ -78,7 +79,9 @@ def render_diff(d: dict[str, Any], console=None) -> None:
     from sciloom.manifests.render import wide_console
 
     console = console or wide_console()
-    if d["recipe"]:
+    if not d.get("recipes_found", True):
+        console.print("no recipe.json beside these folders (stage folders): recipe not compared")
+    elif d["recipe"]:
         t = Table(title="recipe changes")
         for col in ("key", "A", "B"):
             t.add_column(col)

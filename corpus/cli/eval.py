@@ -88,8 +88,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tasks(args: argparse.Namespace) -> list[str]:
+    from sciloom.corpus.answers import TASK_FAMILIES
+    from sciloom.corpus.errors import UsageError
+
     raw = args.tasks or args.task or "gsm8k,math500"
-    return [t.strip() for t in raw.split(",") if t.strip()]
+    tasks = [t.strip() for t in raw.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in TASK_FAMILIES]
+    if unknown:
+        raise UsageError(f"unknown task {unknown[0]!r} (known: {', '.join(sorted(TASK_FAMILIES))})")
+    return tasks
 
 
 def run_completions(args: argparse.Namespace) -> int:

@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     out_dir = getattr(args, "out", None)
+    if out_dir and os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        print(f"sciloom {args.command}: error: --out {out_dir} is a file, not a folder", file=sys.stderr)
+        return 2
     setup_logging(args.verbose, out_dir)
     try:
         code = args.func(args)
@@ -113,6 +116,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"sciloom {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # a bug or an unforeseen failure: one line here, the traceback in the log
+        logger.debug("%s", traceback.format_exc())
+        where = (
+            f" (traceback in {Path(out_dir) / 'logs' / 'sciloom.log'})"
+            if out_dir
+            else " (run with -v for the traceback)"
+        )
+        if args.verbose:
+            traceback.print_exc()
+        print(f"sciloom {args.command}: error: {type(err).__name__}: {err}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

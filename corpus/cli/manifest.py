@@ -52,8 +52,15 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sciloom.corpus.errors import UsageError
     from sciloom.manifests.report import write_report
 
+    if Path(args.report_out).is_dir():
+        raise UsageError(
+            f"--out {args.report_out} is a folder; give the HTML file to write, e.g. report.html"
+        )
     path = write_report(args.dir, args.report_out)
     print(f"report written to {path}")
     return 0

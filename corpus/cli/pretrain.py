@@ -64,6 +64,17 @@ def run(args: argparse.Namespace) -> int:
         print(" ".join(cmd))
         print("# resolved config\n" + resolved)
         return 0
+    if not args.export_hf:
+        import torch
+
+        from sciloom.corpus.errors import SciloomError
+
+        if not torch.cuda.is_available():
+            # megatron-core calls CUDA throughout; fail here in one line, not in every rank.
+            raise SciloomError(
+                "no CUDA device on this machine: megatron-core training needs GPUs "
+                "(use --dry-run or --slurm here; the CPU tests in tests/pretrain run it through a test-only shim)"
+            )
     env = {
         **os.environ,
         "TORCH_ELASTIC_SHUTDOWN_TIMEOUT": os.environ.get("TORCH_ELASTIC_SHUTDOWN_TIMEOUT", "300"),
