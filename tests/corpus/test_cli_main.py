@@ -41,3 +41,46 @@ def test_usage_error_from_argparse_exits_2():
     with pytest.raises(SystemExit) as err:
         main(["build"])
     assert err.value.code == 2
+
+
+def test_out_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("")
+    assert main(["build", "--out", str(target)]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_whole_build_folder_as_input_is_refused_with_a_hint(tmp_path, capsys):
+    build = tmp_path / "b"
+    stage = build / "01-extract"
+    (stage / "docs").mkdir(parents=True)
+    (stage / "manifest.json").write_text('{"kind": "stage"}')
+    (build / "recipe.sha256").write_text("x\n")
+    assert main(["filter", str(build), "--out", str(tmp_path / "f")]) == 2
+    assert "is a whole build folder; give one of its stage folders, e.g." in capsys.readouterr().err
+
+
+def test_reusing_an_out_folder_for_other_inputs_starts_afresh(tmp_path, capsys):
+    import json
+
+    from sciloom.corpus.shards import read_documents, shard_files
+
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.jsonl").write_text(json.dumps({"id": name, "text": f"doc {name}"}) + "\n")
+    out = tmp_path / "out"
+    assert main(["filter", str(tmp_path / "a.jsonl"), "--out", str(out), "--no-require-math"]) == 0
+    assert main(["filter", str(tmp_path / "b.jsonl"), "--out", str(out), "--no-require-math"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["inputs"] == [str(tmp_path / "b.jsonl")]
+    ids = {d.id for d in read_documents(shard_files(out))} | {
+        s["id"] for refs in manifest["samples"].values() for s in refs
+    }
+    assert ids <= {"b"}
+
+
+def test_unexpected_failures_are_one_line_with_the_log_named(tmp_path, capsys):
+    bad = tmp_path / "bad.model"
+    bad.write_text("garbage")
+    assert main(["tokenizer", "inspect", str(bad)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "error:" in err[0]
