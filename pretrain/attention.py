@@ -32,7 +32,9 @@ class SDPAttention(DotProductAttention):
         packed_seq_params: Any = None,
     ) -> torch.Tensor:
         if packed_seq_params is not None or attention_bias is not None:
-            raise NotImplementedError("SDPAttention supports neither packed sequences nor attention bias")
+            # Our recipes never pack sequences or add an attention bias; refuse loudly rather than
+            # silently attending across packed documents.
+            raise ValueError("SDPAttention supports neither packed sequences nor attention bias")
         # megatron layout [s, b, heads, head_dim]; GQA: each k/v group serves heads/groups queries
         groups = self.num_attention_heads_per_partition // self.num_query_groups_per_partition
         if groups > 1:
