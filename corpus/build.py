@@ -46,6 +46,7 @@ from sciloom.manifests.schema import (
 logger = logging.getLogger(__name__)
 
 RECIPE_HASH_FILE = "recipe.sha256"
+PLAN_FILE = "stages.json"
 
 
 @dataclass
@@ -282,4 +283,8 @@ def run_build(
     check_recipe_hash(out_dir, recipe.hash, force)
     (out_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2, default=str) + "\n")
     build = Build(recipe, out_dir, workers=workers, executor_factory=executor_factory, progress=progress)
+    # The planned stage folders, so `sciloom status` can tell a stage that never started.
+    (out_dir / PLAN_FILE).write_text(
+        json.dumps([build.stage_dir(n).name for n in build.plan], indent=1) + "\n"
+    )
     return build.run()

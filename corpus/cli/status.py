@@ -64,9 +64,35 @@ def run(args: argparse.Namespace) -> int:
                 print(f"    {line}", file=out)
     if len(failed) > args.max_failed:
         print(f"\n... and {len(failed) - args.max_failed} more failed task(s)", file=out)
-    if failed:
+    unfinished = _unfinished_build(root, stage_dirs, statuses)
+    if unfinished:
+        print(f"\n{unfinished}", file=out)
+    if failed or unfinished:
         print("\nrerun the same build command to redo only the unfinished tasks", file=out)
-    return 1 if failed else 0
+    return 1 if failed or unfinished else 0
+
+
+def _unfinished_build(root, stage_dirs, statuses) -> str:
+    """For a build folder: planned stages that never started, and a build that did not finish."""
+    import json
+
+    plan_file = root / "stages.json"
+    if not plan_file.is_file():
+        return ""
+    planned = json.loads(plan_file.read_text())
+    present = {d.name for d in stage_dirs}
+    missing = [name for name in planned if name not in present and not (root / name).is_dir()]
+    running = any(st.count("running") or st.count("pending") for st in statuses)
+    try:
+        finished = json.loads((root / "manifest.json").read_text()).get("kind") == "build"
+    except (OSError, ValueError):
+        finished = False
+    if finished or running:
+        return ""
+    lines = ["BUILD NOT FINISHED: no build manifest (the build stopped before its last stage)"]
+    if missing:
+        lines.append("never started: " + ", ".join(missing))
+    return "\n".join(lines)
 
 
 def _state(st) -> str:

@@ -105,3 +105,18 @@ def test_verify_catches_a_modified_megatron_dataset(sample_build, tmp_path):
     tokens = next(copy.glob("*-tokenize/tokens/*.bin"))
     tokens.write_bytes(tokens.read_bytes()[:-2])
     assert any(f"{tokens.name} was modified" in p for p in verify(copy))
+
+
+def test_status_names_stages_that_never_started_in_an_unfinished_build(sample_build, tmp_path, capsys):
+    import shutil
+
+    assert main(["status", str(sample_build)]) == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(sample_build, copy)
+    last = sorted(p for p in copy.iterdir() if p.is_dir() and p.name[:2].isdigit())[-1]
+    shutil.rmtree(last)
+    (copy / "manifest.json").unlink()
+    capsys.readouterr()
+    assert main(["status", str(copy)]) == 1
+    out = capsys.readouterr().out
+    assert "BUILD NOT FINISHED" in out and f"never started: {last.name}" in out
