@@ -11,14 +11,18 @@ the trainer would otherwise skip it silently (FIELD-NOTES 7), and LaTeX paragrap
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
+from sciloom.corpus.errors import InputError
 from sciloom.corpus.record import source_of
 from sciloom.corpus.shards import read_documents
+
+logger = logging.getLogger(__name__)
 
 # A gzip'd JSONL shard holds roughly this many text bytes per file byte (enough for a sampling rate).
 GZIP_RATIO = 4
@@ -34,9 +38,11 @@ class SampleStats:
     long_lines_split: int = 0
     rate: float = 1.0
     bytes_by_source: dict[str, int] = field(default_factory=dict)
+    skipped_inputs: list[dict[str, str]] = field(default_factory=list)  # unreadable files, with reasons
 
     def to_dict(self) -> dict:
         return {
+            "skipped_inputs": list(self.skipped_inputs),
             "documents": self.documents,
             "bytes": self.bytes,
             "lines": self.lines,
@@ -100,12 +106,28 @@ def sample_lines(
     for top_up in (False, True):
         if top_up and stats.rate >= 1.0:
             return
-        for doc in read_documents(inputs):
+        for doc in _readable_documents(inputs, stats, warn=not top_up):
             if (keep_score(seed, str(doc.id)) < stats.rate) == top_up:
                 continue
             yield from _document_lines(doc, max_sentence_length, stats)
             if stats.bytes >= sample_bytes:
                 return
+
+
+def _readable_documents(inputs: Sequence[str], stats: SampleStats, warn: bool) -> Iterator:
+    """Documents of every input; a file that breaks off (truncated gzip, bad line) is skipped from
+    that point on and recorded, since a tokenizer sample needs no completeness, only good text."""
+    for path in inputs:
+        try:
+            yield from read_documents([path])
+        except InputError as err:
+            if warn:
+                stats.skipped_inputs.append(
+                    {"input": str(path), "reason": err.reason, "detail": err.detail[:200]}
+                )
+                logger.warning(
+                    "tokenizer sample: skipped the rest of %s: %s %s", path, err.reason, err.detail
+                )
 
 
 def _document_lines(doc, max_sentence_length: int, stats: SampleStats) -> Iterator[str]:

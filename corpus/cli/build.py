@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from sciloom.corpus.cli.stage_args import positive_int
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("build", help="run every stage of a recipe into a build folder")
@@ -13,7 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "recipe", nargs="?", default=None, help="recipe TOML (default: the embedded sample recipe)"
     )
     p.add_argument("--out", required=True, help="build folder (one sub-folder per stage + manifest.json)")
-    p.add_argument("--workers", type=int, default=None, help="worker processes (default: the recipe's)")
+    p.add_argument(
+        "--workers", type=positive_int, default=None, help="worker processes (default: the recipe's)"
+    )
     p.add_argument("--force", action="store_true", help="rebuild even if OUT was built from another recipe")
     p.add_argument("--executor", choices=("local", "slurm", "ray"), default="local", help="where tasks run")
     p.add_argument("--partition", default=None, help="Slurm partition")

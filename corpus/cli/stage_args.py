@@ -8,6 +8,17 @@ from pathlib import Path
 from sciloom.corpus.stage import StageRun
 
 
+def positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (a usage error, exit 2, otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None:
     if inputs:
         p.add_argument(
@@ -17,9 +28,9 @@ def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None
             help="files, folders, globs or an earlier stage's output folder",
         )
     p.add_argument("--out", required=True, help="output stage folder (docs/, manifest.json, quarantine/)")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes (default 1)")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel worker processes (default 1)")
     p.add_argument(
-        "--tasks", type=int, default=None, help="number of tasks/shards (default: from the inputs)"
+        "--tasks", type=positive_int, default=None, help="number of tasks/shards (default: from the inputs)"
     )
     p.add_argument("--seed", type=int, default=0, help="random seed recorded in the manifest")
 

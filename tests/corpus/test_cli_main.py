@@ -84,3 +84,9 @@ def test_unexpected_failures_are_one_line_with_the_log_named(tmp_path, capsys):
     assert main(["tokenizer", "inspect", str(bad)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "error:" in err[0]
+
+
+def test_zero_workers_is_a_usage_error(tmp_path):
+    with pytest.raises(SystemExit) as err:
+        main(["filter", str(tmp_path), "--out", str(tmp_path / "o"), "--workers", "0"])
+    assert err.value.code == 2

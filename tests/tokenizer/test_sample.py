@@ -37,3 +37,23 @@ def test_text_size_estimate_of_jsonl_is_its_size(shard_paths):
     import os
 
     assert estimate_text_bytes(shard_paths[0]) == os.path.getsize(shard_paths[0])
+
+
+def test_a_truncated_input_is_skipped_from_the_break_and_recorded(tmp_path):
+    import gzip
+    import json
+
+    from sciloom.tokenizer.sample import SampleStats, sample_lines
+
+    rows = "\n".join(json.dumps({"id": i, "text": f"line {i} with some words"}) for i in range(400))
+    data = gzip.compress(rows.encode())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps({"id": "g", "text": "a good document"}) + "\n")
+    stats = SampleStats()
+    lines = list(sample_lines([str(cut), str(good)], 10**9, 0, 16384, stats))
+    assert "a good document" in lines and 0 < stats.documents < 401
+    assert stats.skipped_inputs == [
+        {"input": str(cut), "reason": "unreadable_jsonl", "detail": stats.skipped_inputs[0]["detail"]}
+    ]
