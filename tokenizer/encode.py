@@ -13,7 +13,6 @@ three byte pieces, which decode to "▁" itself, so `decode(encode(x)) == x` hol
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import sentencepiece as spm
@@ -80,11 +79,9 @@ class DocumentEncoder:
 
 def load_encoder(model_path: str | os.PathLike):
     """The encoder for a SentencePiece `.model`, or a Hugging Face `tokenizer.json` (extended bases)."""
-    from sciloom.corpus.errors import UsageError
+    from sciloom.tokenizer.model_file import check_tokenizer_model
 
-    path = Path(model_path)
-    if not path.is_file():
-        raise UsageError(f"{path}: no such tokenizer model")
+    path = check_tokenizer_model(model_path)
     if path.suffix == ".json":
         from sciloom.tokenizer.hf_encode import HFDocumentEncoder
 

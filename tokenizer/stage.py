@@ -24,7 +24,7 @@ from typing import Any
 
 from datatrove.data import Document
 
-from sciloom.corpus.errors import StageError, UsageError
+from sciloom.corpus.errors import StageError
 from sciloom.corpus.record import source_of
 from sciloom.corpus.shards import ShardReader
 from sciloom.corpus.stage import StageRun, run_stage
@@ -41,6 +41,7 @@ from sciloom.tokenizer.metadata import (
     metadata_path,
     write_megatron_metadata,
 )
+from sciloom.tokenizer.model_file import check_tokenizer_model
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +113,8 @@ def run_tokenize_stage(
     """
     if not inputs:
         raise StageError(f"stage {run.name}: no inputs")
-    model = Path(tokenizer_model)
-    if model.is_dir():
-        model = next((model / n for n in (MODEL_NAME, HF_NAME) if (model / n).is_file()), model / MODEL_NAME)
-    if not model.is_file():
-        raise UsageError(f"{tokenizer_model}: no such tokenizer model")
+    # Loaded once here, before the stage folder is touched: a wrong file is a one-line usage error.
+    model = check_tokenizer_model(tokenizer_model)
     # Absolute: the step may run in another working directory (a Slurm task).
     tokens_dir = Path(run.out_dir).absolute() / TOKENS_DIR
     sha = fingerprint(model)

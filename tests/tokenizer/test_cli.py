@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from megatron.core.datasets.indexed_dataset import IndexedDataset
 
@@ -57,3 +58,30 @@ def test_a_tokenizer_mismatch_is_exit_1_and_a_missing_model_exit_2(
     assert main(["tokenize", shard, "--tokenizer", str(bpe_model), "--out", out]) == 0
     assert main(["tokenize", shard, "--tokenizer", str(unigram_model), "--out", out]) == 1
     assert main(["tokenize", shard, "--tokenizer", str(tmp_path / "nope.model"), "--out", out]) == 2
+
+
+def test_a_file_that_is_not_a_tokenizer_is_one_line_exit_2_before_any_work(
+    tmp_path, real_shards, bpe_model, capsys
+):
+    shard = str(real_shards / "web.jsonl")
+    # Real files that are not tokenizers: this test's own source, a JSON manifest-like file, and a
+    # SentencePiece model cut in half (a truncated download).
+    not_models = {
+        "source.model": Path(__file__).read_bytes(),
+        "tokenizer.json": json.dumps({"version": "1.0", "kind": "not a tokenizer"}).encode(),
+        "truncated.model": bpe_model.read_bytes()[: bpe_model.stat().st_size // 2],
+    }
+    for name, data in not_models.items():
+        bad = tmp_path / name
+        bad.write_bytes(data)
+        out = tmp_path / f"out-{name}"
+        capsys.readouterr()
+        assert main(["tokenize", shard, "--tokenizer", str(bad), "--out", str(out)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(bad) in err and "not a" in err, err
+        assert not (out / "docs").exists() and not (out / "tokens").exists()
+        assert main(["tokenizer", "inspect", str(bad)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(bad) in err, err
+    assert main(["tokenizer", "inspect", str(tmp_path / "out-source.model")]) == 2
+    assert "no tokenizer.model or tokenizer.json" in capsys.readouterr().err
