@@ -71,7 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 def setup_logging(verbose: bool, out_dir: str | None) -> None:
     """Our loggers to stderr (warnings unless -v) and to OUT/logs/sciloom.log; datatrove's quiet."""
     root = logging.getLogger()
-    root.handlers.clear()
+    # Close what an earlier call (tests call main() many times in one process) left open: a dropped
+    # FileHandler keeps its file descriptor until garbage collection, one per call.
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        if getattr(handler, "sciloom_owned", False):
+            handler.close()
     root.setLevel(logging.DEBUG)
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -81,6 +86,7 @@ def setup_logging(verbose: bool, out_dir: str | None) -> None:
         log_dir = Path(out_dir) / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         fh = logging.FileHandler(log_dir / "sciloom.log")
+        fh.sciloom_owned = True
         fh.setLevel(logging.DEBUG)
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(fh)
