@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -105,13 +106,18 @@ def test_a_killed_run_resumes_shard_by_shard_to_the_same_datasets(tmp_path, stag
     _, manifest = stage
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sciloom.corpus.cli.main", "tokenize", *shard_paths]
-    proc = subprocess.Popen([*cmd, "--tokenizer", str(bpe_model), "--out", str(out), "--workers", "1"])
+    # Its own process group, killed whole: killing only the CLI process left datatrove's worker
+    # (a forkserver child) running after the test, tokenizing into a deleted folder.
+    proc = subprocess.Popen(
+        [*cmd, "--tokenizer", str(bpe_model), "--out", str(out), "--workers", "1"], start_new_session=True
+    )
     first_done = out / "logs" / "completions" / "00000"
     deadline = time.time() + 120
     while not first_done.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.005)
-    proc.kill()
+    os.killpg(proc.pid, signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "the run finished before it could be killed"
+    assert _group_gone(proc.pid), "a worker of the killed run is still alive"
     assert not (out / "manifest.json").exists()
     stats_mtime = (out / "logs" / "stats" / "00000.json").stat().st_mtime_ns
     resumed = run_tokenize_stage(shard_paths, bpe_model, StageRun(name="tokenize", out_dir=out, workers=1))
@@ -211,3 +217,15 @@ def test_an_extended_hugging_face_tokenizer_tokenizes_losslessly(tmp_path, real_
     for i, text in enumerate(texts):
         ids = ds[i].tolist()
         assert ids[-1] == eod and ext.decode(ids[:-1], skip_special_tokens=False) == text
+
+
+def _group_gone(pgid: int, timeout_s: float = 10.0) -> bool:
+    """True once no process of group `pgid` is left (orphans are reaped by init)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
