@@ -31,19 +31,26 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from sciloom.corpus.arxiv.latex_text import CITES, REFS
 
+# Alternatives that cannot start with a backslash come first (they are most tokens, and the
+# regex engine tries alternatives in order); the verbatim ones must stay before `\\[A-Za-z@]+`.
 TOKEN = re.compile(
-    r"\\begin\s*\{(verbatim\*?|Verbatim\*?|lstlisting|minted|BVerbatim|LVerbatim)\}.*?\\end\s*\{\1\}"
+    r"[^\\{}\[\]#\s]+"
+    r"|\s+"
+    r"|[{}\[\]#]"
+    r"|\\begin\s*\{(verbatim\*?|Verbatim\*?|lstlisting|minted|BVerbatim|LVerbatim)\}.*?\\end\s*\{\1\}"
     r"|\\(?:verb|lstinline)\*?([^A-Za-z\s*{])[^\n]*?\2"
     r"|\\[A-Za-z@]+"
-    r"|\\."
-    r"|[{}\[\]#]"
-    r"|\s+"
-    r"|[^\\{}\[\]#\s]+",
+    r"|\\.",
     re.DOTALL,
 )
+# TOKEN without the verbatim alternatives, which need groups (so `findall` would give tuples):
+# the same tokens for any text in which no verbatim marker (`VERBATIM_HINTS`) occurs.
+PLAIN_TOKEN = re.compile(r"[^\\{}\[\]#\s]+|\s+|[{}\[\]#]|\\[A-Za-z@]+|\\.", re.DOTALL)
+VERBATIM_HINTS = ("erbatim", "lstlisting", "minted", "\\verb", "\\lstinline")
 CONTROL_WORD = re.compile(r"\\[A-Za-z@]+")
 
 MAX_GROUP_TOKENS = 200_000  # an argument longer than this is an unbalanced brace, not an argument
@@ -96,23 +103,45 @@ PROTECTED_ENVS = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    return [m.group(0) for m in TOKEN.finditer(text)]
+    if any(hint in text for hint in VERBATIM_HINTS):
+        return [m.group(0) for m in TOKEN.finditer(text)]
+    return PLAIN_TOKEN.findall(text)  # 1.7x faster: no Match object per token
 
 
 def join_tokens(tokens: list[str]) -> str:
-    """Tokens -> text; a space separates a control word from a letter that follows it."""
-    out: list[str] = []
-    prev_word = False
-    for tok in tokens:
-        if not tok or tok[0] == MARK:
-            continue
-        if prev_word and tok[0].isalpha():
-            out.append(" ")
-        out.append(tok)
-        prev_word = (
-            tok[0] == "\\" and len(tok) > 1 and tok[-1].isalpha() and CONTROL_WORD.fullmatch(tok) is not None
-        )
-    return "".join(out)
+    """Tokens -> text; a space separates a control word from a letter that follows it.
+
+    Markers and empty tokens are left out (and do not separate). Vectorised: the first characters
+    of all tokens form one string, in which a regex finds the few control words followed by a
+    letter; a Python loop over every token took 10% of the extraction.
+    """
+    try:
+        firsts = "".join(map(_first_char, tokens))
+    except IndexError:  # an empty token
+        tokens = [tok for tok in tokens if tok]
+        firsts = "".join(map(_first_char, tokens))
+    if MARK in firsts:
+        tokens = [tok for tok in tokens if tok[0] != MARK]
+        firsts = firsts.replace(MARK, "")
+    pieces: list[str] = []
+    pos = 0
+    for m in GLUE_CANDIDATE.finditer(firsts):
+        i = m.start()
+        tok = tokens[i]
+        if tok[-1].isalpha() and tokens[i + 1][0].isalpha() and CONTROL_WORD.fullmatch(tok):
+            pieces.extend(tokens[pos : i + 1])
+            pieces.append(" ")
+            pos = i + 1
+    if not pieces:
+        return "".join(tokens)
+    pieces.extend(tokens[pos:])
+    return "".join(pieces)
+
+
+_first_char = itemgetter(0)
+# A backslash token followed by a token starting with a letter: `[^\W\d_]` is a superset of
+# `str.isalpha`, which the loop above then checks exactly.
+GLUE_CANDIDATE = re.compile(r"\\(?=[^\W\d_])")
 
 
 @dataclass
