@@ -12,7 +12,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sciloom.corpus.jsonl_reader import RowProblem
 
 MAX_COPY_BYTES = 64 * 1024 * 1024
 
@@ -60,6 +63,17 @@ class QuarantineLog:
         self._fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._fh.flush()
         return entry
+
+    def add_problem(self, problem: RowProblem, source: str = "unknown") -> dict[str, Any]:
+        """Log one bad line / row (or the unreadable rest of a file) from the shared row reader."""
+        return self.add(
+            input=problem.path,
+            reason=problem.reason,
+            detail=problem.detail,
+            source=source,
+            member=problem.member,
+            data=problem.raw,
+        )
 
     def close(self) -> None:
         if self._fh is not None:

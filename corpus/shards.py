@@ -8,7 +8,6 @@ least `id` and `text` (other columns become metadata).
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -19,7 +18,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document
 
-from sciloom.corpus.errors import InputError
+from sciloom.corpus.jsonl_reader import (
+    BAD_JSON_LINE,
+    MISSING_TEXT,
+    SHOWN_BYTES,
+    TEXT_NOT_STRING,
+    ReadLimits,
+    RowProblem,
+    iter_row_results,
+)
 from sciloom.corpus.record import from_row, provenance_of, source_of, to_row
 from sciloom.corpus.step import SciloomReader, SciloomStep, text_bytes
 
@@ -35,9 +42,7 @@ SCHEMA = pa.schema(
 )
 DOCS_DIR = "docs"
 ROW_GROUP_ROWS = 2048
-BAD_JSON_LINE = "bad_json_line"
-MISSING_TEXT = "missing_text_field"
-TEXT_NOT_STRING = "text_not_string"
+ROW_GROUP_BYTES = 64 * 1024 * 1024
 INVALID_UNICODE = "invalid_unicode"
 BAD_FIELD = "bad_record_field"
 BAD_SOURCE_NAME = "bad_source_name"
@@ -54,38 +59,38 @@ def shard_files(stage_dir: str | os.PathLike) -> list[Path]:
     return sorted((Path(stage_dir) / DOCS_DIR).glob("*.parquet"))
 
 
-def iter_rows(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """Rows of one shard file (Parquet or JSONL/JSONL.gz). Bad JSON raises InputError."""
+def iter_checked_rows(
+    path: str | os.PathLike, limits: ReadLimits | None = None
+) -> Iterator[tuple[int, dict[str, Any] | None, RowProblem | None]]:
+    """(line/row number, row, None) for each row that can be a document, (n, None, problem) else.
+
+    The one reading loop of every stage (`jsonl_reader.iter_row_results` plus the field checks of
+    `line_problem`): a bad line is one problem and reading goes on; never raises for bad data.
+    """
     path = str(path)
-    if path.endswith(".parquet"):
-        try:
-            pf = pq.ParquetFile(path)
-        except (pa.ArrowException, OSError) as err:
-            raise InputError("unreadable_parquet", str(err), path=path) from err
-        name = Path(path).name
-        if "text" not in pf.schema_arrow.names:
-            raise InputError("missing_text_field", "Parquet file has no `text` column", path=path)
-        row_number = 0
-        for batch in pf.iter_batches(batch_size=ROW_GROUP_ROWS):
-            for row in batch.to_pylist():
-                row_number += 1
-                if row.get("id") is None:  # third-party Parquet without ids: name them by position
-                    row["id"] = f"{name}:{row_number}"
-                yield row
-        return
-    name = Path(path).name
-    for lineno, row, _ in iter_jsonl_lines(path):
-        if row is None:
-            raise InputError("bad_json_line", f"line {lineno}: not a JSON object", path=path)
-        if "text" not in row:
-            raise InputError("missing_text_field", f"line {lineno}", path=path)
-        if not isinstance(row["text"], str):
-            raise InputError(
-                TEXT_NOT_STRING, f"line {lineno}: text is {type(row['text']).__name__}", path=path
+    is_parquet = path.endswith(".parquet")
+    for n, row, problem in iter_row_results(path, limits):
+        if row is not None:
+            reason = line_problem(row)
+            if reason is None:
+                yield n, row, None
+                continue
+            shown = json.dumps(row, default=str, ensure_ascii=False)[:SHOWN_BYTES]
+            problem = RowProblem(
+                path, n, reason, shown, raw=shown.encode("utf-8", errors="replace"), row=is_parquet
             )
-        if "id" not in row:
-            row["id"] = f"{name}:{lineno}"
-        yield row
+        yield n, None, problem
+
+
+def iter_rows(path: str | os.PathLike, limits: ReadLimits | None = None) -> Iterator[dict[str, Any]]:
+    """The good rows of one shard file (Parquet or JSONL/JSONL.gz); bad ones are skipped.
+
+    For passes that read a file again after a counting pass has quarantined its problems
+    (`iter_checked_rows`): both skip the same rows, so row positions agree.
+    """
+    for _, row, _ in iter_checked_rows(path, limits):
+        if row is not None:
+            yield row
 
 
 def _json_object_or_none(value: Any) -> bool:
@@ -123,29 +128,6 @@ def line_problem(row: dict[str, Any] | None) -> str | None:
     return None
 
 
-def iter_jsonl_lines(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any] | None, str]]:
-    """(line number, row or None when the line is not a JSON object, raw line) of a JSONL(.gz) file.
-
-    The one JSONL line reader: callers decide whether a bad line stops the file (`iter_rows`) or
-    is quarantined alone (`ShardReader`, the prompt readers). A file that cannot be read at all
-    (truncated gzip, undecodable bytes) raises InputError("unreadable_jsonl").
-    """
-    path = str(path)
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    row = None
-                yield lineno, row if isinstance(row, dict) else None, line
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InputError("unreadable_jsonl", str(err), path=path) from err
-
-
 def row_to_document(row: dict[str, Any], default_source: str) -> Document:
     extra = {
         k: v for k, v in row.items() if k not in ("id", "text", "source", "url", "metadata", "provenance")
@@ -163,57 +145,54 @@ def read_documents(paths: Iterable[str | os.PathLike], default_source: str = "un
             yield row_to_document(row, default_source)
 
 
+def quarantine_problem(step: SciloomStep, problem: RowProblem, source: str) -> None:
+    """Quarantine (and count in) what one `RowProblem` covers, from a reader step."""
+    step.quarantine(
+        input=problem.path,
+        member=problem.member,
+        reason=problem.reason,
+        detail=problem.detail,
+        source=source,
+        data=problem.raw,
+        nbytes=problem.nbytes,
+        count_in=True,
+    )
+
+
 class ShardReader(SciloomReader):
     """Read Parquet/JSONL shards (an earlier stage's output or user JSONL) into a stage.
 
-    A bad JSONL line is quarantined alone. A file that cannot be read past some point (truncated
-    gzip, corrupt Parquet) is quarantined as one input; the documents read before the error stay
-    in the stage (they were counted in and flow on).
+    A bad JSONL line or row is quarantined alone, with its line number. A file that cannot be read
+    past some point (truncated gzip, corrupt Parquet) gives its readable rows, and the rest is
+    quarantined as one input. Documents over the size cap (`ReadLimits`) are quarantined.
     """
 
     name = "shard_reader"
 
-    def __init__(self, paths: list[str], source: str = "unknown", force_source: bool = False) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        source: str = "unknown",
+        force_source: bool = False,
+        limits: ReadLimits | None = None,
+    ) -> None:
         super().__init__(paths, source)
         # True for raw user inputs of a recipe source: every document takes the recipe's name.
         self.force_source = force_source
+        # Fixed when the stage is set up (workers inherit it), and part of the stage plan: a
+        # rerun with another cap starts afresh.
+        self.limits = limits or ReadLimits.from_env()
 
     def read(self, path: str) -> Iterable[Document]:
-        try:
-            if path.endswith(".parquet"):
-                rows = ((n, row, None) for n, row in enumerate(iter_rows(path), 1))
+        # A bad row is quarantined alone: the good rows around it still flow on; a file that breaks
+        # off keeps the rows read before the break (they were counted in and flow on).
+        for _, row, problem in iter_checked_rows(path, self.limits):
+            if row is not None:
+                if self.force_source:
+                    row = self._own_source(row)
+                yield self._counted(row_to_document(row, self.source))
             else:
-                rows = iter_jsonl_lines(path)
-            name = Path(path).name
-            for lineno, row, raw in rows:
-                # A bad row is quarantined alone: the good rows around it still flow on.
-                reason = line_problem(row)
-                if reason is None:
-                    row.setdefault("id", f"{name}:{lineno}")
-                    if self.force_source:
-                        row = self._own_source(row)
-                    yield self._counted(row_to_document(row, self.source))
-                    continue
-                shown = raw if raw is not None else json.dumps(row, default=str, ensure_ascii=False)
-                self.quarantine(
-                    input=path,
-                    member=f"line {lineno}" if raw is not None else f"row {lineno}",
-                    reason=reason,
-                    detail=shown[:200],
-                    source=self.source,
-                    data=shown.encode("utf-8", errors="replace"),
-                    count_in=True,
-                )
-        except InputError as err:
-            data_size = os.path.getsize(path) if os.path.exists(path) else 0
-            self.quarantine(
-                input=path,
-                reason=err.reason,
-                detail=err.detail,
-                source=self.source,
-                nbytes=data_size,
-                count_in=True,
-            )
+                quarantine_problem(self, problem, self.source)
 
     def _own_source(self, row: dict[str, Any]) -> dict[str, Any]:
         """Raw user data names its source by the recipe; a `source` field of its own is kept aside."""
@@ -246,16 +225,21 @@ class ParquetShardWriter(SciloomStep):
         tmp = out_dir / f".{rank:05d}.parquet.tmp"
         writer = pq.ParquetWriter(tmp, SCHEMA, compression="zstd")
         batch: list[dict[str, Any]] = []
+        batch_bytes = 0
         try:
             for doc in data:
                 stages = provenance_of(doc).setdefault("stages", [])
                 if not stages or stages[-1] != self.stage_name:
                     stages.append(self.stage_name)
                 batch.append(to_row(doc))
-                self.count("kept", source_of(doc), text_bytes(doc))
-                if len(batch) >= ROW_GROUP_ROWS:
+                nbytes = text_bytes(doc)
+                batch_bytes += nbytes
+                self.count("kept", source_of(doc), nbytes)
+                # Rows and bytes both bound a row group: 2048 documents near the size cap would
+                # otherwise be held (and read back by later stages) as one 20 GB group.
+                if len(batch) >= ROW_GROUP_ROWS or batch_bytes >= ROW_GROUP_BYTES:
                     writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
-                    batch = []
+                    batch, batch_bytes = [], 0
                 yield doc
             if batch:
                 writer.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))

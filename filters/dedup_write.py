@@ -31,10 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sciloom.corpus.errors import InputError, StageError
+from sciloom.corpus.errors import StageError
 from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
 from sciloom.corpus.record import to_row
-from sciloom.corpus.shards import DOCS_DIR, ROW_GROUP_ROWS, SCHEMA, iter_rows, row_to_document
+from sciloom.corpus.shards import DOCS_DIR, ROW_GROUP_ROWS, SCHEMA, iter_checked_rows, row_to_document
 from sciloom.corpus.stage import StageRun, list_shards
 from sciloom.filters.dedup_clusters import BOILERPLATE_ONLY, load_offsets, load_removed
 from sciloom.filters.dedup_removal import (
@@ -99,16 +99,16 @@ def _arrow_table(path: str) -> pa.Table | None:
 def _row_table(path: str, job: RemovalJob, result: ShardResult) -> pa.Table:
     """The row path: every readable row as a stage row; the unreadable rest is quarantined."""
     rows = []
-    try:
-        for row in iter_rows(path):
+    log = QuarantineLog(Path(job.out_dir) / "quarantine", job.index)
+    # The shared reader: a bad line is quarantined alone (the signature pass skips the same rows).
+    for _, row, problem in iter_checked_rows(path):
+        if problem is None:
             rows.append(to_row(row_to_document(row, "unknown")))
-    except InputError as err:
-        size = os.path.getsize(path) if os.path.exists(path) else 0
-        result.add("in", "unknown", size)
-        result.add("quarantined", "unknown", size, err.reason)
-        log = QuarantineLog(Path(job.out_dir) / "quarantine", job.index)
-        log.add(input=path, reason=err.reason, detail=err.detail, source="unknown")
-        log.close()
+            continue
+        result.add("in", "unknown", problem.nbytes)
+        result.add("quarantined", "unknown", problem.nbytes, problem.reason)
+        log.add_problem(problem, source="unknown")
+    log.close()
     return pa.Table.from_pylist(rows, schema=SCHEMA)
 
 

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from sciloom.corpus.errors import InputError
 from sciloom.corpus.record import source_of
-from sciloom.corpus.shards import read_documents
+from sciloom.corpus.shards import iter_checked_rows, row_to_document
 
 logger = logging.getLogger(__name__)
 
@@ -115,19 +114,18 @@ def sample_lines(
 
 
 def _readable_documents(inputs: Sequence[str], stats: SampleStats, warn: bool) -> Iterator:
-    """Documents of every input; a file that breaks off (truncated gzip, bad line) is skipped from
-    that point on and recorded, since a tokenizer sample needs no completeness, only good text."""
+    """Documents of every input through the shared reader; a bad line or the unreadable rest of
+    a file (truncated gzip) is skipped and recorded, since a tokenizer sample needs no
+    completeness, only good text."""
     for path in inputs:
-        try:
-            yield from read_documents([path])
-        except InputError as err:
-            if warn:
+        for _, row, problem in iter_checked_rows(path):
+            if problem is None:
+                yield row_to_document(row, "unknown")
+            elif warn:
                 stats.skipped_inputs.append(
-                    {"input": str(path), "reason": err.reason, "detail": err.detail[:200]}
+                    {"input": str(path), "member": problem.member, "reason": problem.reason}
                 )
-                logger.warning(
-                    "tokenizer sample: skipped the rest of %s: %s %s", path, err.reason, err.detail
-                )
+                logger.warning("tokenizer sample: skipped %s %s: %s", path, problem.member, problem.reason)
 
 
 def _document_lines(doc, max_sentence_length: int, stats: SampleStats) -> Iterator[str]:

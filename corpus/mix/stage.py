@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import shutil
 import time
@@ -33,14 +32,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sciloom.corpus.errors import InputError, StageError
+from sciloom.corpus.errors import StageError
 from sciloom.corpus.mix.config import MixConfig
 from sciloom.corpus.mix.interleave import BucketSpill, copy_key, write_shard
 from sciloom.corpus.mix.tokens import TokenCounter
 from sciloom.corpus.mix.weights import SourcePlan, plan_mix, share_error
 from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
 from sciloom.corpus.record import to_row
-from sciloom.corpus.shards import DOCS_DIR, iter_rows, row_to_document
+from sciloom.corpus.shards import DOCS_DIR, iter_checked_rows, iter_rows, row_to_document
 from sciloom.corpus.stage import StageRun, list_shards
 from sciloom.manifests.ledger import Counts, check_invariant
 from sciloom.manifests.provenance import host_info, now_iso, package_versions
@@ -92,26 +91,27 @@ def _scan(
             toks, nbytes = array("q"), array("q")
             batch: list[str] = []
             prompt_sources: set[str] = set()
-            try:
-                for row in iter_rows(path):
-                    text = row["text"] if isinstance(row["text"], str) else str(row["text"])
-                    source = _route(row, key, weighted)
-                    sources.append(source)
-                    nbytes.append(len(text.encode("utf-8", errors="surrogatepass")))
-                    if PROMPT_MARK in str(row.get("metadata") or "") or "prompt_kind" in row:
-                        prompt_sources.add(source)
-                    batch.append(text)
-                    if len(batch) >= COUNT_BATCH:
-                        toks.extend(counter.count(batch))
-                        batch = []
-                toks.extend(counter.count(batch))
-            except InputError as err:
-                size = os.path.getsize(path) if os.path.exists(path) else 0
-                c = counts.setdefault(key, Counts())
-                c.add("in", 1, size, None)
-                c.add("quarantined", 1, size, err.reason)
-                qlog.add(input=path, reason=err.reason, detail=err.detail, source=key)
-                logger.warning("mix: quarantined %s: %s %s", path, err.reason, err.detail)
+            # The shared reader: a bad line is quarantined alone; pass 3 (`iter_rows`) skips it too.
+            for _, row, problem in iter_checked_rows(path):
+                if problem is not None:
+                    c = counts.setdefault(key, Counts())
+                    c.add("in", 1, problem.nbytes, None)
+                    c.add("quarantined", 1, problem.nbytes, problem.reason)
+                    qlog.add_problem(problem, source=key)
+                    logger.warning("mix: quarantined %s %s: %s", path, problem.member, problem.reason)
+                    continue
+                text = row["text"]
+                source = _route(row, key, weighted)
+                sources.append(source)
+                nbytes.append(len(text.encode("utf-8", errors="surrogatepass")))
+                if PROMPT_MARK in str(row.get("metadata") or "") or "prompt_kind" in row:
+                    prompt_sources.add(source)
+                batch.append(text)
+                if len(batch) >= COUNT_BATCH:
+                    toks.extend(counter.count(batch))
+                    batch = []
+            toks.extend(counter.count(batch))
+            if not sources:
                 continue
             scan.prompt_sources |= prompt_sources
             for source, n, b in zip(sources, toks, nbytes):

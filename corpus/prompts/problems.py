@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sciloom.corpus.errors import InputError, RecipeError
-from sciloom.corpus.shards import iter_jsonl_lines
+from sciloom.corpus.jsonl_reader import iter_jsonl_values
 
 HASH_ANSWER = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 ANSWER_FROM = ("hash", "boxed", "field")
@@ -156,7 +156,7 @@ def is_problem_file(path: object) -> bool:
 def load_problems(path: str, layout: Layout | None = None) -> list[Problem]:
     """All problems of a JSONL file (rows that are not problems are skipped; for tools and tests)."""
     out = []
-    for lineno, row, _ in iter_jsonl_lines(path):
+    for lineno, row, _, _ in iter_jsonl_values(path):
         if row is None:
             continue
         try:

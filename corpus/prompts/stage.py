@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 from datatrove.data import Document
 
 from sciloom.corpus.errors import InputError, UsageError
+from sciloom.corpus.jsonl_reader import iter_jsonl_values
 from sciloom.corpus.prompts.arithmetic import ArithmeticGenerator
 from sciloom.corpus.prompts.config import KINDS, PromptsConfig
 from sciloom.corpus.prompts.execution import ExecutionLimits, run_programs
 from sciloom.corpus.prompts.formatting import Draft, FormatError, Formatter
 from sciloom.corpus.prompts.problems import parse_problem
 from sciloom.corpus.record import make_document, provenance_of, source_of
-from sciloom.corpus.shards import iter_jsonl_lines
+from sciloom.corpus.shards import quarantine_problem
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.corpus.step import SciloomReader, SciloomStep
 from sciloom.manifests.schema import StageManifest
@@ -56,33 +57,22 @@ class ProblemReader(SciloomReader):
 
     def read(self, path: str) -> Iterable[Document]:
         stem = Path(path).name
-        try:
-            for lineno, row, raw in iter_jsonl_lines(path):
-                if row is None:
-                    self.quarantine(
-                        input=path,
-                        member=f"line {lineno}",
-                        reason=BAD_JSON_LINE,
-                        detail="not a JSON object",
-                        source=self.source,
-                        data=raw.encode("utf-8"),
-                        count_in=True,
-                    )
-                    continue
-                doc = make_document(
-                    f"{self.source}/{stem}:{lineno}",
-                    raw.rstrip("\n"),
-                    self.source,
-                    url=path,
-                    metadata={ROW: row},
-                    provenance={"input": path, "member": f"line {lineno}"},
-                )
-                self.count_in(self.source, len(raw.encode("utf-8")))
-                yield doc
-        except InputError as err:  # the file itself is unreadable (truncated gzip, bad bytes)
-            self.quarantine(
-                input=path, reason=UNREADABLE_FILE, detail=err.detail, source=self.source, count_in=True
+        # The shared reader: a bad line (or the unreadable rest of a file) is quarantined alone.
+        for lineno, row, problem, raw in iter_jsonl_values(path):
+            if problem is not None:
+                quarantine_problem(self, problem, self.source)
+                continue
+            text = raw.decode("utf-8")
+            doc = make_document(
+                f"{self.source}/{stem}:{lineno}",
+                text.rstrip("\n"),
+                self.source,
+                url=path,
+                metadata={ROW: row},
+                provenance={"input": path, "member": f"line {lineno}"},
             )
+            self.count_in(self.source, len(raw))
+            yield doc
 
 
 class ArithmeticReader(SciloomReader):

@@ -160,8 +160,8 @@ def test_unreadable_input_is_quarantined_and_the_rest_deduplicated(tmp_path, gsm
     t = manifest.totals
     assert t.quarantined_reasons == {"bad_json_line": 1}
     assert t.dropped_reasons == {"exact_duplicate": 1}  # b0 repeats g0, read before the bad line
-    assert t.docs["in"] == 7 and t.docs["kept"] == 5
-    assert manifest.quarantine[0]["input"] == str(bad)
+    assert t.docs["in"] == 8 and t.docs["kept"] == 6  # b2, after the bad line, survives it
+    assert manifest.quarantine[0]["input"] == str(bad) and manifest.quarantine[0]["member"] == "line 2"
 
 
 @pytest.mark.parametrize("mode", ["local", "datatrove", "incremental"])
