@@ -31,7 +31,7 @@ from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from sciloom.corpus.errors import UsageError
-from sciloom.corpus.progress import TaskProgress
+from sciloom.corpus.progress import PROGRESS_DIR, TaskProgress
 from sciloom.corpus.quarantine import read_quarantine
 from sciloom.corpus.shards import ParquetShardWriter, shard_files
 from sciloom.corpus.step import SciloomReader, SciloomStep
@@ -102,6 +102,7 @@ def run_stage(
         if isinstance(step, SciloomStep):
             step.quarantine_dir = str(out_dir / "quarantine")
             step.samples_dir = str(out_dir / SAMPLES_DIR)
+            step.progress_dir = str(stage_logging_dir(out_dir) / PROGRESS_DIR)
     logging_dir = stage_logging_dir(out_dir)
     start = time.time()
     if run.executor_factory is not None:
@@ -114,7 +115,7 @@ def run_stage(
             logging_dir=str(logging_dir),
             skip_completed=run.skip_completed,
         )
-    with TaskProgress(logging_dir / "completions", tasks, run.name):
+    with TaskProgress(logging_dir, tasks, run.name):
         executor.run()
     manifest = collect_manifest(run, reader.paths, tasks)
     manifest.wall_time_s = round(time.time() - start, 3)
@@ -176,6 +177,32 @@ NOT_SETTINGS = {"stats", "quarantine_dir", "samples_dir", "stage_dir", "paths"}
 STAGE_PARTS = ("docs", LOGS_DIR, "quarantine", SAMPLES_DIR)
 
 
+CLI_LOG = "sciloom.log"
+
+
+def remove_stage_parts(out_dir: Path) -> None:
+    """Remove a stage's docs, logs, quarantine and samples, but not the CLI's open `logs/sciloom.log`
+    (it was opened before the stage started, and holds this run's log lines)."""
+    for part in STAGE_PARTS:
+        folder = out_dir / part
+        if part != LOGS_DIR:
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if entry.name == CLI_LOG:
+                    continue
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+
+def _has_task_logs(out_dir: Path) -> bool:
+    folder = out_dir / LOGS_DIR
+    return folder.is_dir() and any(e.name != CLI_LOG for e in folder.iterdir())
+
+
 def prepare_resume(out_dir: Path, plan: dict[str, Any]) -> None:
     """Resume only a run of the same plan; otherwise start the stage folder afresh.
 
@@ -190,13 +217,13 @@ def prepare_resume(out_dir: Path, plan: dict[str, Any]) -> None:
             logger.warning(
                 "%s: inputs, tasks or settings changed since the last run: starting afresh", out_dir
             )
-            for part in STAGE_PARTS:
-                shutil.rmtree(out_dir / part, ignore_errors=True)
+            remove_stage_parts(out_dir)
             (out_dir / MANIFEST_NAME).unlink(missing_ok=True)
-    elif any((out_dir / part).exists() for part in STAGE_PARTS):
+    elif any((out_dir / part).exists() for part in STAGE_PARTS if part != LOGS_DIR) or _has_task_logs(
+        out_dir
+    ):
         # A folder from a run without a plan (or another tool): do not trust its completions.
-        for part in STAGE_PARTS:
-            shutil.rmtree(out_dir / part, ignore_errors=True)
+        remove_stage_parts(out_dir)
     completions = out_dir / LOGS_DIR / "completions"
     if completions.is_dir():
         for marker in completions.iterdir():

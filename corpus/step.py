@@ -28,6 +28,7 @@ from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
 from sciloom.corpus.errors import InputError
+from sciloom.corpus.progress import ReadMeter
 from sciloom.corpus.quarantine import QuarantineLog
 from sciloom.corpus.record import source_of
 
@@ -55,6 +56,8 @@ class SciloomStep(PipelineStep):
         # Set by corpus.stage.run_stage before the pipeline runs; None when a step is used alone.
         self.quarantine_dir: str | None = None
         self.samples_dir: str | None = None
+        self.progress_dir: str | None = None  # readers write their read counts there (corpus.progress)
+        self._read_meter: ReadMeter | None = None
         self._quarantine_log: QuarantineLog | None = None
         self._rank = 0
         self._samples_taken: dict[str, int] = {}
@@ -71,6 +74,10 @@ class SciloomStep(PipelineStep):
 
     def count_in(self, source: str, nbytes: int) -> None:
         self.count("in", source, nbytes)
+        if self.progress_dir is not None:
+            if self._read_meter is None:
+                self._read_meter = ReadMeter(self.progress_dir, self._rank)
+            self._read_meter.tick(nbytes)
 
     def drop(self, doc: Document, reason: str) -> None:
         """Record that `doc` is dropped for `reason` (a snake_case constant)."""
@@ -230,3 +237,5 @@ class SciloomReader(SciloomStep):
             if i % world_size != rank:
                 continue
             yield from self.read(path)
+        if self._read_meter is not None:
+            self._read_meter.flush()

@@ -28,9 +28,19 @@ def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None
             help="files, folders, globs or an earlier stage's output folder",
         )
     p.add_argument("--out", required=True, help="output stage folder (docs/, manifest.json, quarantine/)")
-    p.add_argument("--workers", type=positive_int, default=1, help="parallel worker processes (default 1)")
     p.add_argument(
-        "--tasks", type=positive_int, default=None, help="number of tasks/shards (default: from the inputs)"
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="worker processes that run tasks in parallel (default 1). A task reads whole input files "
+        "(file i goes to task i mod TASKS), so workers beyond the number of input files sit idle: "
+        "split one big file into several to use more cores",
+    )
+    p.add_argument(
+        "--tasks",
+        type=positive_int,
+        default=None,
+        help="number of tasks, one output shard each (default: one per input file, at most 16)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed recorded in the manifest")
 
