@@ -11,16 +11,18 @@ rendered glyphs next to it are dropped instead of leaking "glyph soup" into the 
 
 1. MathJax 2 output (`.MathJax`, `.MathJax_Display`, `.MathJax_Preview`, SVG/CHTML variants):
    dropped when the source `<script type="math/...">` is beside it;
-2. `<script type="math/tex">`, `math/tex; mode=display`, `math/asciimath`, `math/mml`;
+2. `<script type="math/tex">`, `math/tex; mode=display`, `text/tex`, `math/asciimath`, `math/mml`;
 3. MathJax 3 `<mjx-container>` (source from its assistive MathML);
 4. KaTeX `.katex` (TeX from the `application/x-tex` annotation, or the last text of
    `.katex-mathml` when a CMS stripped the tags; display from `.katex-display`);
 5. Wikipedia `.mwe-math-element` (annotation; the SVG fallback image is dropped);
 6. `<math>`: x-tex annotation, then `alttext`, then presentation MathML converted (mathml.py);
 7. formula images (tex_images.py);
-8. `data-tex` / `data-latex` / `data-math` attributes (Zhihu, editors);
-9. `<sub>`/`<sup>` in prose, written `_{..}`/`^{..}`;
-10. raw TeX and BBCode in text nodes with the page's own delimiters (tex_delimiters.py), and
+8. `data-tex` / `data-latex` / `data-formula` / `data-math` attributes (Zhihu, editors);
+9. containers holding bare TeX (`<dt-math>`, `div.math`, `span.math`; math_containers.py) and
+   BBCode math inside forum inline code (forum_markup.py);
+10. `<sub>`/`<sup>` in prose, written `_{..}`/`^{..}`;
+11. raw TeX and BBCode in text nodes with the page's own delimiters (tex_delimiters.py), and
     backtick AsciiMath when the page loads AsciiMath (asciimath.py).
 """
 
@@ -32,6 +34,8 @@ from dataclasses import dataclass
 from lxml import etree
 
 from sciloom.corpus.markup import wrap_math
+from sciloom.corpus.web.forum_markup import bbcode_in_code
+from sciloom.corpus.web.math_containers import bare_tex, container_display, is_math_container, looks_like_tex
 from sciloom.corpus.web.mathml import MathMLTooLarge, local_name, mathml_to_latex
 from sciloom.corpus.web.tex_delimiters import DelimiterConfig, find_tex
 from sciloom.corpus.web.tex_images import tex_from_image
@@ -61,6 +65,40 @@ MULTILINE_ENV = re.compile(
     r"\\begin\{(aligned|align|gathered|gather|cases|[pbvBV]?matrix|array|split|eqnarray|multline)\*?\}"
 )
 DISPLAYSTYLE = re.compile(r"^\{\\displaystyle\s*(.*)\}$", re.S)
+# MathJax's script types (its `tex2jax`/`mml2jax` preprocessors write `math/*`; CMS plugins and
+# hand-written pages also use `text/tex` and `text/x-tex`), mapped to the source language.
+SCRIPT_TYPES = {
+    "math/tex": "tex",
+    "text/tex": "tex",
+    "text/x-tex": "tex",
+    "math/latex": "tex",
+    "text/latex": "tex",
+    "math/asciimath": "asciimath",
+    "text/asciimath": "asciimath",
+    "math/mml": "mml",
+    "math/mathml": "mml",
+    "text/mml": "mml",
+}
+SCRIPT_MARKERS = ("math/", "text/tex", "text/x-tex", "text/latex", "text/asciimath", "text/mml")
+# Lazy-loading themes put the real image URL in one of these and a placeholder in `src`.
+LAZY_SRC = ("data-lazy-src", "data-src", "data-original", "data-orig-src", "data-lazy", "data-url")
+PLACEHOLDER = re.compile(
+    r"^data:|placeholder|blank\.(gif|png)|spacer\.gif|pixel\.(gif|png)|lazy[-_]?load", re.I
+)
+DATA_ATTRIBUTES = ("data-tex", "data-latex", "data-formula", "data-math")
+
+
+def script_math_type(type_attr: str | None) -> tuple[str, bool] | None:
+    """`(source language, display)` of a MathJax math script, or None for any other script.
+
+    Markup family: MathJax 2 math scripts, e.g. `<script type="math/tex; mode=display">x</script>`;
+    types compare case-blind and with any spacing around `;` and `=`."""
+    kind = (type_attr or "").lower().replace(" ", "")
+    base, _, params = kind.partition(";")
+    lang = SCRIPT_TYPES.get(base)
+    if lang is None:
+        return None
+    return lang, "mode=display" in params
 
 
 @dataclass(frozen=True)
@@ -129,7 +167,7 @@ class MathRecovery:
 
         if has("mathjax", "mjx_"):
             self._mathjax_output(root)
-        if has("math/"):
+        if has(*SCRIPT_MARKERS):
             self._scripts(root)
         if has("mjx-container"):
             self._mjx_containers(root)
@@ -141,8 +179,12 @@ class MathRecovery:
             self._math_elements(root)
         if has("<img"):
             self._images(root)
-        if has("data-tex", "data-latex", "data-math"):
+        if has(*DATA_ATTRIBUTES):
             self._data_attributes(root)
+        if has("math", "tex", "formula", "equation"):
+            self._containers(root)
+        if has("<code"):
+            self._code_bbcode(root)
         if has("<sub", "<sup"):
             self._sub_sup(root)
         self._text(root)
@@ -159,33 +201,33 @@ class MathRecovery:
             nxt = el.getnext()
             while nxt is not None and local_name(nxt) != "script" and _classes(nxt) & set(MATHJAX_OUTPUT):
                 nxt = nxt.getnext()
-            if (
-                nxt is not None
-                and local_name(nxt) == "script"
-                and (nxt.get("type") or "").startswith("math/")
-            ):
+            if nxt is not None and local_name(nxt) == "script" and script_math_type(nxt.get("type")):
                 self._replace(el, "")
             elif not el.xpath(".//*[local-name()='math']"):
                 self._replace(el, "")  # rendered glyphs whose source is gone: never glyph soup
 
     def _scripts(self, root: etree._Element) -> None:
-        for el in root.xpath("//script[starts-with(@type, 'math/')]"):
-            kind = (el.get("type") or "").lower()
+        for el in root.xpath("//script[@type]"):
+            found = script_math_type(el.get("type"))
+            if found is None:
+                continue
+            lang, display = found
             body = CDATA.sub("", el.text or "")
-            display = "mode=display" in kind.replace(" ", "")
-            if kind.startswith("math/tex"):
+            if lang == "tex":
                 self._replace_formula(el, body, display, "tex_script")
-            elif kind.startswith("math/asciimath"):
+            elif lang == "asciimath":
                 from sciloom.corpus.web.asciimath import asciimath_to_latex
 
                 self._replace_formula(el, asciimath_to_latex(body) or "", display, "asciimath")
-            elif kind.startswith("math/mml"):
-                try:
-                    math = etree.fromstring(body.encode("utf-8"))
-                except etree.XMLSyntaxError:
+            else:
+                math = _parse_mml(body)
+                if math is None:
+                    self.failures += 1
                     self._replace(el, "")
                     continue
-                self._replace_formula(el, self._convert(math) or "", display, "mathml_converted")
+                display = display or math.get("display") == "block"
+                latex, kind = self._math_source(math)
+                self._replace_formula(el, latex, display, "mml_script_" + kind)
 
     def _mjx_containers(self, root: etree._Element) -> None:
         for el in root.xpath("//*[local-name()='mjx-container']"):
@@ -193,8 +235,14 @@ class MathRecovery:
                 continue
             display = el.get("display") == "true" or el.get("display") == "block"
             maths = el.xpath(".//*[local-name()='math']")
-            latex, kind = self._math_source(maths[0]) if maths else (el.get("data-latex") or "", "mathjax3")
-            self._replace_formula(el, latex, display, "mathjax3_" + kind if maths else kind)
+            if maths:
+                latex, kind = self._math_source(maths[0])
+                self._replace_formula(el, latex, display, "mathjax3_" + kind)
+                continue
+            # Unrendered or flattened: the TeX is an attribute or the text of a non-glyph child
+            # (`<mjx-container display="true"><formula>\sum_i x_i</formula></mjx-container>`).
+            latex = el.get("data-latex") or el.get("data-tex") or _unrendered_tex(el) or ""
+            self._replace_formula(el, latex, display, "mathjax3")
 
     def _katex(self, root: etree._Element) -> None:
         for el in root.xpath(f"//*[{_xpath_class('katex')}]"):
@@ -211,7 +259,10 @@ class MathRecovery:
                 latex = "".join(ann[0].itertext())
             else:
                 mathml = el.xpath(f".//*[{_xpath_class('katex-mathml')}]")
-                latex = _stripped_katex_tex("".join(mathml[0].itertext()) if mathml else "")
+                if mathml:
+                    latex = _stripped_katex_tex("".join(mathml[0].itertext()))
+                else:  # saved before KaTeX ran: `<span class="katex">x^2</span>` holds the source
+                    latex = bare_tex(el) or ""
             self._replace_formula(target, latex, display, "katex")
 
     def _wikipedia(self, root: etree._Element) -> None:
@@ -258,10 +309,7 @@ class MathRecovery:
         for el in root.xpath("//img"):
             if el.getparent() is None or _lazy_duplicate(el):
                 continue
-            src = el.get("data-src") or el.get("data-lazy-src") or el.get("src") or ""
-            if src.startswith("data:"):  # lazy-loading placeholder pixel; the real URL is elsewhere
-                src = el.get("src") if not el.get("src", "").startswith("data:") else ""
-            latex = tex_from_image(src, el.get("alt") or "", _classes(el), el.get("title") or "")
+            latex = tex_from_image(_image_url(el), el.get("alt") or "", _classes(el), el.get("title") or "")
             if latex:
                 cls = " ".join(_classes(el)).lower()
                 display = (
@@ -273,15 +321,48 @@ class MathRecovery:
                 self._replace_formula(el, latex, display, "image")
 
     def _data_attributes(self, root: etree._Element) -> None:
-        for el in root.xpath("//*[@data-tex or @data-latex or @data-math][not(self::script)]"):
+        test = " or ".join(f"@{a}" for a in DATA_ATTRIBUTES)
+        for el in root.xpath(f"//*[{test}][not(self::script)]"):
             if el.getparent() is None:
                 continue
-            latex = el.get("data-tex") or el.get("data-latex") or el.get("data-math") or ""
+            latex = next((el.get(a) for a in DATA_ATTRIBUTES if el.get(a)), "")
+            if el.get("data-math") and not el.get("data-tex") and not looks_like_tex(latex):
+                continue  # `data-math="true"` flags, not sources
             cls = " ".join(_classes(el)).lower()
             display = "display" in cls or "block" in cls or latex.rstrip().endswith("\\\\") or _own_line(el)
             if latex.rstrip().endswith("\\\\"):
                 latex = latex.rstrip()[:-2]  # Zhihu marks display formulas with a trailing `\\`
             self._replace_formula(el, latex, display, "data_attribute")
+
+    def _containers(self, root: etree._Element) -> None:
+        """Containers holding bare TeX (math_containers.py): `<dt-math>`, `div.math`, `span.math`."""
+        candidates = root.xpath(
+            "//*[contains(local-name(), '-') or self::formula or self::tex or self::latex"
+            " or contains(@class, 'math') or contains(@class, 'tex') or contains(@class, 'Math')]"
+        )
+        for el in candidates:
+            if el.getparent() is None or not is_math_container(el) or _in_skipped(el):
+                continue
+            latex = bare_tex(el)
+            if latex is not None:
+                self._replace_formula(el, latex, container_display(el), "tex_container")
+
+    def _code_bbcode(self, root: etree._Element) -> None:
+        """BBCode math that forum software rendered as inline code (forum_markup.py)."""
+        for el, text, spans in bbcode_in_code(root):
+            if el.getparent() is None:
+                continue
+            out, pos = [], 0
+            for span in spans:
+                out.append(text[pos : span.start])
+                out.append(self._token(span.latex, span.display, span.kind))
+                pos = span.end
+            out.append(text[pos:])
+            rest = "".join(out)
+            if TOKEN_RE.sub("", rest).strip():
+                el.text = rest  # code that also holds other text stays code
+            else:
+                self._replace(el, rest)
 
     def _sub_sup(self, root: etree._Element) -> None:
         for el in root.xpath("//sub | //sup"):
@@ -351,6 +432,47 @@ def tokenize_split_tex(recovery: MathRecovery, text: str) -> str:
             pos = span.end
         out.append(part[pos:])
     return "".join(out)
+
+
+def _parse_mml(body: str) -> etree._Element | None:
+    """The `<math>` of a `math/mml` script: strict XML first, else the HTML parser (pages write
+    HTML entities such as `&nbsp;` and unclosed tags that XML refuses)."""
+    body = body.strip()
+    if not body:
+        return None
+    try:
+        return etree.fromstring(body.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        pass
+    import lxml.html
+
+    try:
+        frag = lxml.html.fragment_fromstring(body, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return None
+    maths = frag.xpath(".//*[local-name()='math']")
+    return maths[0] if maths else None
+
+
+def _unrendered_tex(container: etree._Element) -> str | None:
+    """TeX text of an `mjx-container` that MathJax never rendered: its own text, or a non-glyph
+    child's (`<formula>`), when it parses as TeX."""
+    for el in container.iter():
+        if el is not container and local_name(el).startswith("mjx-"):
+            return None  # rendered glyphs (CHTML/SVG) without assistive MathML: no source left
+    text = "".join(container.itertext()).strip()
+    return text if looks_like_tex(text) else None
+
+
+def _image_url(img: etree._Element) -> str:
+    """The image's real URL: lazy-loading themes keep it in `data-lazy-src`/`data-src`/... and put
+    a placeholder (a data: pixel, `blank.gif`) in `src`."""
+    for attr in LAZY_SRC:
+        value = (img.get(attr) or "").strip()
+        if value and not PLACEHOLDER.search(value):
+            return value
+    src = (img.get("src") or "").strip()
+    return "" if PLACEHOLDER.search(src) else src
 
 
 def _stripped_katex_tex(text: str) -> str:

@@ -20,6 +20,7 @@ without it.
 from __future__ import annotations
 
 import re
+import sys
 
 from lxml import etree
 
@@ -443,7 +444,19 @@ class _Converter:
         return self.row(self.children(el))
 
 
+# The parser keeps at most 2048 levels (html_depth.py); the converter recurses a few frames per
+# level, so it gets room for that depth instead of failing on deep but legal MathML. Python 3.11
+# runs Python-to-Python calls without C stack, so the higher limit is safe.
+RECURSION_FRAMES = 2048 * 4 + 1000
+
+
 def mathml_to_latex(math: etree._Element) -> str:
     """Convert one `<math>` element (or any MathML subtree) to LaTeX."""
-    tex = _Converter().convert(math)
+    old = sys.getrecursionlimit()
+    if old < RECURSION_FRAMES:
+        sys.setrecursionlimit(RECURSION_FRAMES)
+    try:
+        tex = _Converter().convert(math)
+    finally:
+        sys.setrecursionlimit(old)
     return " ".join(tex.split())

@@ -13,8 +13,8 @@ Rules for the single `$` (the only ambiguous delimiter):
   common on blogs and CMSs): pandoc's `tex_math_dollars` rule (no space after the opening `$`,
   none before the closing one, no digit after it) plus a prose/price check, so `$60 million ...
   $16.8 million` and `charged a $2 fee ... $16` stay text while `$x^2$` is math.
-`\\(`, `\\[`, `$$`, math environments and `[tex]`/`[itex]`/`[math]` BBCode are always math: their
-only use in text is TeX.
+`\\(`, `\\[`, `$$`, math environments and `[tex]`/`[itex]`/`[math]`/`[latex]`/`[imath]` BBCode (any
+letter case) are always math: their only use in text is TeX.
 """
 
 from __future__ import annotations
@@ -37,14 +37,25 @@ class Delimiter:
     kind: str = "tex_raw"
 
 
+# Forum BBCode for math (phpBB, vBulletin, XenForo, MyBB plugins; GeeksforGeeks writes `[Tex]`):
+# tag -> display. Forums accept any letter case, so each tag is listed lower, upper and title case.
+BBCODE_MATH = {"tex": True, "itex": False, "math": False, "imath": False, "latex": False}
+
+
+def _bbcode_delimiters() -> tuple[Delimiter, ...]:
+    out = []
+    for tag, display in BBCODE_MATH.items():
+        for name in dict.fromkeys((tag, tag.upper(), tag.title())):
+            out.append(Delimiter(f"[{name}]", f"[/{name}]", display, "bbcode"))
+    return tuple(out)
+
+
+BBCODE = _bbcode_delimiters()
 ALWAYS = (
     Delimiter("$$", "$$", True),
     Delimiter("\\[", "\\]", True),
     Delimiter("\\(", "\\)", False),
-    Delimiter("[tex]", "[/tex]", True, "bbcode"),
-    Delimiter("[itex]", "[/itex]", False, "bbcode"),
-    Delimiter("[math]", "[/math]", False, "bbcode"),
-    Delimiter("[latex]", "[/latex]", False, "bbcode"),
+    *BBCODE,
 )
 DOLLAR = Delimiter("$", "$", False)
 
@@ -149,7 +160,13 @@ class TexSpan:
 
 
 PROSE = re.compile(r"(?:\b[A-Za-z]{3,}\b[\s,;.]+){3,}")
-TEX_SIGNAL = re.compile(r"\\[A-Za-z]+|[\^_=<>+*/|]|^\s*[A-Za-z]\s*$|^\s*[A-Za-z0-9]{1,3}\s*$|[{}()]")
+# What makes the text between two `$` TeX on a page without a renderer config: a control word or
+# control symbol (`\\alpha`, `\\,`), a script, an ASCII or Unicode operator or relation (`$n ≥ 2$`,
+# `$0 ≥ 1$`), brackets (`$[0 \\, 0]$`), or a lone short symbol (`$x$`, `$n$`).
+TEX_SIGNAL = re.compile(
+    r"\\[A-Za-z]+|\\[,;:!| {}]|[\^_=<>+*/|]|[\u2190-\u22ff\u27c0-\u27ef\u2a00-\u2aff±×÷·¬]"
+    r"|^\s*[A-Za-z]\s*$|^\s*[A-Za-z0-9]{1,3}\s*$|[{}()\[\]]"
+)
 MONEY = re.compile(r"^\d[\d,.]*\s*(?:[A-Za-z]{2,}|[-–]\s*\d)")
 
 

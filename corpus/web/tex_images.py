@@ -1,15 +1,28 @@
-"""TeX carried by formula images: WordPress `latex.php`, CodeCogs, mimeTeX/mathTeX, Google Charts.
+"""TeX carried by formula images, from any generator.
 
-Before MathJax, blogs and forums rendered formulas as images whose URL (and often `alt`) holds the
-TeX. The URL is the reliable copy (WordPress puts the TeX in `alt` too, mimeTeX forums only in
-the query string); renderer options that precede the TeX in the query (`\\dpi{120}`,
-`\\bg_white`) are not part of the formula and are dropped.
+Markup family: before MathJax, blogs, forums and converters rendered formulas as images whose
+`alt`, `title` or URL holds the TeX:
+
+- known renderers with the TeX in the URL: WordPress `latex.php?latex=`, CodeCogs
+  (`latex.codecogs.com/svg.latex?\\frac{a}{b}&space;x`, with `&space;`/`&plus;` for space/plus and
+  `%5E`-style URL-encoding), mimeTeX/mathTeX (`/cgi-bin/mimetex.cgi?x^2`), Google Charts;
+  renderer options before the TeX (`\\dpi{120}`, `\\bg_white`) are not part of the formula;
+- any generator whose `alt` is the TeX: LaTeX2HTML (`<IMG ALT="$x_1$" SRC="img12.png">`, display
+  math as `ALT="\\begin{displaymath}..."`), Sphinx imgmath (`<img class="math" alt="x^2">`),
+  QuickLaTeX (the TeX in `title`, `alt` is a credit line), editors and themes.
+
+The TeX comes from `alt` (or `title`) when it parses as TeX, else from the URL, so neither a
+credit line nor URL junk (`&bg=ffffff&fg=000`) leaks into a formula. Lazy-loading themes keep the
+real URL in `data-lazy-src`/`data-src` (math_recovery picks it).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sciloom.corpus.web.math_containers import looks_like_tex
+from sciloom.corpus.web.tex_delimiters import ENV_OPEN
 
 # Renderers whose whole query string is the TeX (not URL-encoded by every page, so `unquote`, not `+`).
 QUERY_IS_TEX = re.compile(
@@ -35,6 +48,16 @@ MATH_CLASSES = {
 # fmt: on
 BR = re.compile(r"<br\s*/?>", re.I)
 TEXISH = re.compile(r"\\[A-Za-z]+|[\^_=]|[{}]")
+# An image URL that names a formula (LaTeX2HTML's `img12.png` next to the page, Sphinx's
+# `_images/math/<hash>.png`, paths with latex/tex/math/equation/formula in them).
+MATH_URL = re.compile(
+    r"(^|/)img\d+\.(png|gif|svg)$|_images/math/|(^|[/_.-])(latex|tex|math|maths|equation|eqn|formula|mimetex|mathtex)"
+    r"([/_.?-]|\d|$)",
+    re.I,
+)
+DELIMITED = re.compile(r"^\s*(\$\$.+\$\$|\$[^$].*\$|\\\(.+\\\)|\\\[.+\\\])\s*$", re.S)
+# CodeCogs' editor writes these entity-like escapes into the URL, which HTML parsers leave as is.
+CODECOGS_ESCAPES = {"&space;": " ", "&plus;": "+", "&amp;space;": " ", "&amp;plus;": "+"}
 
 
 def _clean(tex: str) -> str:
@@ -43,30 +66,50 @@ def _clean(tex: str) -> str:
     return tex.strip()
 
 
-def tex_from_image(src: str, alt: str, classes: set[str], title: str = "") -> str | None:
-    """The TeX an image renders, or None when it is not a formula image."""
-    src = (src or "").strip()
-    alt = (alt or "").strip()
+def _url_tex(src: str) -> str | None:
+    """The TeX in a known renderer's URL, or None."""
     m = QUERY_IS_TEX.search(src)
     if m:
-        tex = _clean(unquote(src[m.end() :]))
-        return tex or None
+        query = src[m.end() :]
+        for esc, ch in CODECOGS_ESCAPES.items():
+            query = query.replace(esc, ch)
+        return _clean(unquote(query)) or None
     for rx, param in PARAM_IS_TEX:
         if rx.search(src):
             values = parse_qs(urlsplit(BR.sub("", src)).query, keep_blank_values=True).get(param)
             if values and values[0].strip():
-                # WordPress's alt holds the same TeX without URL-encoding ambiguities.
-                if (
-                    alt
-                    and param == "latex"
-                    and TEXISH.search(alt)
-                    or alt
-                    and alt == unquote_plus(values[0]).strip()
-                ):
-                    return _clean(alt)
-                return _clean(values[0])
-    if classes & MATH_CLASSES and alt and TEXISH.search(alt):
-        return _clean(alt)
-    if "quicklatex.com" in src and title and TEXISH.search(title):
+                return _clean(values[0]) or None
+    return None
+
+
+def alt_is_tex(alt: str) -> bool:
+    """An `alt`/`title` that is a formula whatever made the image: delimited TeX (`$x_1$`,
+    `\\(..\\)`), a math environment (`\\begin{displaymath}`), or text that parses as TeX."""
+    alt = alt.strip()
+    if not alt:
+        return False
+    if DELIMITED.match(alt) or ENV_OPEN.match(alt):
+        return looks_like_tex(alt)
+    return looks_like_tex(alt) and bool(TEXISH.search(alt))
+
+
+def tex_from_image(src: str, alt: str, classes: set[str], title: str = "") -> str | None:
+    """The TeX an image renders, or None when it is not a formula image."""
+    src = (src or "").strip()
+    alt = BR.sub(" ", (alt or "").strip())
+    title = (title or "").strip()
+    url_tex = _url_tex(src)
+    if url_tex is not None:
+        # The alt holds the same TeX without URL-encoding ambiguities (WordPress, CodeCogs), unless
+        # it is a caption or credit line.
+        return _clean(alt) if alt_is_tex(alt) else url_tex
+    if "quicklatex.com" in src and alt_is_tex(title):
         return _clean(title)  # QuickLaTeX: alt is "Rendered by QuickLaTeX.com", the TeX is the title
+    if DELIMITED.match(alt) or ENV_OPEN.match(alt):
+        return _clean(alt) if alt_is_tex(alt) else None  # LaTeX2HTML and other converters
+    mathy = bool(classes & MATH_CLASSES) or bool(MATH_URL.search(urlsplit(src).path if src else ""))
+    if mathy and alt_is_tex(alt):
+        return _clean(alt)
+    if mathy and alt_is_tex(title):
+        return _clean(title)
     return None
