@@ -21,6 +21,7 @@ import lxml.html
 from lxml import etree
 
 from sciloom.corpus.errors import InputError
+from sciloom.corpus.web.html_depth import check_depth, deep_parser
 from sciloom.corpus.web.math_recovery import TOKEN_RE, Formula, MathRecovery, restore_math, tokenize_split_tex
 from sciloom.corpus.web.math_rescue import rescue_math_blocks
 from sciloom.corpus.web.tex_delimiters import page_delimiters
@@ -58,12 +59,14 @@ class ExtractedPage:
 def parse_html(text: str, path: str | None = None) -> etree._Element:
     # lxml refuses str input that carries an XML encoding declaration; strip it.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    parser = deep_parser()
     try:
-        root = lxml.html.document_fromstring(text)
+        root = lxml.html.document_fromstring(text, parser=parser)
     except (etree.ParserError, ValueError) as err:
         raise InputError(PARSE_FAILED, str(err), path=path) from err
     if root is None:
         raise InputError(PARSE_FAILED, "empty document", path=path)
+    check_depth(parser, path)  # never keep a page the parser cut short (html_depth.py)
     return root
 
 
