@@ -196,9 +196,13 @@ class DecontamConfig:
     min_solution_share: float = 0.3
     """... and at least this share of the solution's n-grams (a copied solution shares most of them;
     a generic sentence such as "60 seconds in a minute and 60 minutes in an hour" a few)."""
-    short_question_min_tokens: int = 8
-    """A question shorter than `ngram` tokens but at least this long is matched whole (430 of the
-    5000 MATH test problems have fewer than 13 tokens); shorter ones are too generic to match."""
+    containment_min_tokens: int = 3
+    """A question without an indexable n-gram (shorter than `ngram` tokens: 430 of the 5000 MATH
+    test problems; or all formula) is matched by containment of its whole folded token sequence
+    when it has at least this many tokens (MATH-500's shortest: "Evaluate $\\log_264$.", 3) ..."""
+    containment_min_chars: int = 12
+    """... and at least this many characters in them: "What is 2+2?" (9) is a phrase of ordinary
+    text; 4 of the 5000 MATH test problems are left unmatched (docs/filters.md lists them)."""
     audit_ngram: int = 30
     """A longer n-gram whose hits are counted for audit only (Llemma analysed 30-grams)."""
     action: str = "drop"
@@ -222,7 +226,8 @@ class DecontamConfig:
             "ngram",
             "audit_ngram",
             "max_hits_reported",
-            "short_question_min_tokens",
+            "containment_min_tokens",
+            "containment_min_chars",
             "min_solution_ngrams",
         ):
             v = getattr(self, name)

@@ -2,11 +2,14 @@
 
 A corpus that trains on GSM8K/MATH test problems reports fake gains. We index every word
 13-gram (Galactica, FineMath, MegaMath: 13) of each benchmark item's question, solution and the
-two joined, on `normalize.py` tokens: case, whitespace and typographic punctuation are folded, but
+two joined, on `normalize.py` tokens folded by `decontam_fold.py`: case, whitespace, punctuation,
+typographic characters and LaTeX spacing/sizing (`\\,` `\\!` `\\left` `\\dfrac`) are folded, but
 digits are kept (no digit normalisation: a train problem with other numbers is another problem),
-so a problem planted verbatim, re-spaced, re-cased or embedded in a longer page is found.
+so a problem planted verbatim, re-spaced, re-cased, re-typeset or embedded in a longer page is
+found. A question too short for one 13-gram is matched by containment of its whole folded token
+sequence (hit kind `containment`, against `ngram`), unless it is below the containment minimum.
 
-A document with any indexed 13-gram is contaminated. Web documents are dropped with the reason
+A document with any indexed gram is contaminated. Web documents are dropped with the reason
 `contaminated_<benchmark>`; documents of `mask_sources` (arXiv by default), or every document
 with `action = "mask"`, lose only the paragraphs that match (a paper quoting one problem keeps
 the rest) and are dropped only if a match survives the masking (an n-gram across paragraphs).
@@ -21,7 +24,7 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 import numpy as np
 from datatrove.data import Document
@@ -32,9 +35,10 @@ from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.corpus.step import SciloomStep
 from sciloom.filters.benchmarks import BenchmarkItem, iter_summary, load_benchmarks
 from sciloom.filters.config import DecontamConfig
+from sciloom.filters.decontam_fold import fold_tokens, folded_tokens, split_command_digits
 from sciloom.filters.exact_dedup import split_paragraphs
 from sciloom.filters.langid import matches
-from sciloom.filters.normalize import ngram_hashes, token_hashes, token_hashes_and_letters, tokens
+from sciloom.filters.normalize import ngram_hashes, token_hashes, token_hashes_and_letters
 from sciloom.manifests.schema import StageManifest
 
 logger = logging.getLogger(__name__)
@@ -42,59 +46,88 @@ logger = logging.getLogger(__name__)
 HITS_DIR = "decontam/hits"
 CONTAMINATED_PREFIX = "contaminated_"
 MASKED = "decontam_masked_paragraphs"
+NORMALISATION = (
+    "normalize.py tokens (lower-cased, whitespace and punctuation but operators dropped, typographic "
+    "punctuation folded, digits kept) folded by decontam_fold.py (LaTeX spacing, sizing, \\dfrac)"
+)
 MIN_WORD_TOKENS = 4
 BATCH_DOCS = 256
 
 
-QUESTION, SOLUTION = 0, 1
+QUESTION, SOLUTION, CONTAINED = 0, 1, 2
+NGRAM, CONTAINMENT = "ngram", "containment"  # hit kinds, as the manifest reports them
+MAX_WHOLE_TOKENS = 64  # longest sequence `ngram_hashes` can hash as one gram
+
+
+class Match(NamedTuple):
+    """What one text shares with the benchmark items."""
+
+    count: int
+    """Indexed grams of the text that count towards its items (0: the text is clean)."""
+    items: set[int]
+    """The items the text contains (indices into the index's item list)."""
+    contained: set[int]
+    """Those of `items` found by whole-question containment (the others by n-grams)."""
 
 
 class NgramIndex:
     """Sorted 64-bit n-gram hashes of the benchmark items, each with its item and kind.
 
-    A document contains an item when it shares one n-gram of the item's question, or at least
-    `min_solution_ngrams` n-grams and `min_solution_share` of the n-grams of its solution: single
-    solution sentences ("... to find the total number of students", "there are 60 seconds in a
-    minute and 60 minutes in an hour") recur in unrelated problems (on GSM8K train, every
-    solution-only hit against GSM8K/MATH test was such a sentence), while a copied solution shares
-    most of its n-grams. Two more guards:
-    - an n-gram needs at least `MIN_WORD_TOKENS` tokens with a letter: pure arithmetic
-      (`12 * 2 = 24 ...`) is shared by countless unrelated problems;
-    - a question shorter than n tokens (430 of the 5000 MATH test problems) is indexed whole, as
-      one k-gram, when it has at least `short_min` tokens, so "How many positive whole-number
-      divisors does 196 have?" is still found; shorter ones are too generic to match on.
+    Items and documents are both tokenised by `normalize.py` and folded by `decontam_fold.py`
+    (case, whitespace, punctuation, LaTeX spacing and sizing). A document contains an item when
+    - (`ngram`) it shares one n-gram of the item's question, or at least `min_solution_ngrams`
+      n-grams and `min_solution_share` of the n-grams of its solution: single solution sentences
+      ("... to find the total number of students", "there are 60 seconds in a minute and 60
+      minutes in an hour") recur in unrelated problems (on GSM8K train, every solution-only hit
+      against GSM8K/MATH test was such a sentence), while a copied solution shares most of them;
+      an n-gram needs `MIN_WORD_TOKENS` tokens with a letter: pure arithmetic (`12 * 2 = 24 ...`)
+      is shared by countless unrelated problems;
+    - (`containment`) its folded tokens contain the item's whole folded question, for a question
+      that has no such n-gram (shorter than n tokens: 430 of the 5000 MATH test problems, or all
+      formula: "Evaluate $531^2 - 2\\cdot 531\\cdot 530 + 530^2$."), when the question has at
+      least `containment_min_tokens` tokens and `containment_min_chars` characters in them;
+      shorter ones ("What is 2+2?") are common phrases of unrelated text and are not matched.
     """
 
     def __init__(
         self,
         items: list[BenchmarkItem],
         n: int,
-        short_min: int | None = None,
+        containment_min_tokens: int | None = None,
         min_solution_ngrams: int = 1,
         min_solution_share: float = 0.0,
+        containment_min_chars: int = 0,
     ) -> None:
         self.n = n
         self.min_solution_ngrams = min_solution_ngrams
         self.min_solution_share = min_solution_share
+        questions = self._grams([it.question for it in items], list(range(len(items))), n, QUESTION)
         parts = [
-            self._grams([it.question for it in items], list(range(len(items))), n, QUESTION),
+            questions[:3],
             self._grams(
                 [it.clean_solution() for it in items if it.solution],
                 [i for i, it in enumerate(items) if it.solution],
                 n,
                 SOLUTION,
-            ),
+            )[:3],
         ]
         self.short_lengths: list[int] = []
-        if short_min is not None:
-            by_len: dict[int, list[int]] = {}
-            for i, item in enumerate(items):
-                k = len(tokens(item.question))
-                if short_min <= k < n:
-                    by_len.setdefault(k, []).append(i)
-            for k, group in sorted(by_len.items()):
-                parts.append(self._grams([items[i].question for i in group], group, k, QUESTION))
-                self.short_lengths.append(k)
+        self.unmatchable: list[int] = []  # items too short for containment (reported, not matched)
+        has_ngram = np.bincount(questions[1], minlength=len(items)) > 0
+        by_len: dict[int, list[int]] = {}
+        for i in np.flatnonzero(~has_ngram).tolist():
+            k = int(questions[3][i])
+            chars = sum(len(t) for t in folded_tokens(items[i].question))
+            if containment_min_tokens is None or k > MAX_WHOLE_TOKENS:
+                self.unmatchable.append(i)
+            elif k >= max(containment_min_tokens, 1) and chars >= containment_min_chars:
+                by_len.setdefault(k, []).append(i)
+            else:
+                self.unmatchable.append(i)
+        for k, group in sorted(by_len.items()):
+            grams, owner, _, _ = self._grams([items[i].question for i in group], group, k, CONTAINED, 0)
+            parts.append((grams, owner, np.full(len(grams), CONTAINED, dtype=np.int8)))
+            self.short_lengths.append(k)
         grams = np.concatenate([p[0] for p in parts])
         owner = np.concatenate([p[1] for p in parts])
         kind = np.concatenate([p[2] for p in parts])
@@ -106,21 +139,18 @@ class NgramIndex:
 
     @classmethod
     def _grams(
-        cls, texts: list[str], owners: list[int], n: int, kind: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(n-gram hashes, owning item, kind) of `texts`, n-grams with too few words left out."""
+        cls, texts: list[str], owners: list[int], n: int, kind: int, min_letters: int = MIN_WORD_TOKENS
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(n-gram hashes, owning item, kind) of `texts`, n-grams with fewer than `min_letters`
+        tokens with a letter left out; then each text's number of folded tokens."""
         chunk = 2048  # bounded memory: the arrays are per byte of text
         if len(texts) > chunk:
             parts = [
-                cls._grams(texts[i : i + chunk], owners[i : i + chunk], n, kind)
+                cls._grams(texts[i : i + chunk], owners[i : i + chunk], n, kind, min_letters)
                 for i in range(0, len(texts), chunk)
             ]
-            return (
-                np.concatenate([p[0] for p in parts]),
-                np.concatenate([p[1] for p in parts]),
-                np.concatenate([p[2] for p in parts]),
-            )
-        hashes, offsets, letters = token_hashes_and_letters(texts)
+            return tuple(np.concatenate([p[j] for p in parts]) for j in range(4))  # type: ignore[return-value]
+        hashes, offsets, letters = fold_tokens(*token_hashes_and_letters(split_command_digits(texts)))
         grams, goff = ngram_hashes(hashes, offsets, n, short=False)
         owner = np.repeat(np.asarray(owners, dtype=np.int64), np.diff(goff))
         # Tokens with a letter per n-gram window (running sum over the windows' start positions,
@@ -129,24 +159,29 @@ class NgramIndex:
         m = len(hashes)
         doc_end = np.repeat(offsets[1:], np.diff(offsets))
         starts = np.flatnonzero(np.arange(m) + n <= doc_end)
-        keep = (csum[starts + n] - csum[starts]) >= min(MIN_WORD_TOKENS, n)
-        return grams[keep], owner[keep], np.full(int(keep.sum()), kind, dtype=np.int8)
+        keep = (csum[starts + n] - csum[starts]) >= min(min_letters, n)
+        return (
+            grams[keep],
+            owner[keep],
+            np.full(int(keep.sum()), kind, dtype=np.int8),
+            np.diff(offsets),
+        )
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def lookup(self, text: str) -> tuple[int, set[int]]:
-        """(number of indexed n-grams of `text` that count, the items `text` contains)."""
+    def lookup(self, text: str) -> Match:
+        """The items `text` contains (see `Match`)."""
         return self.lookup_batch([text])[0]
 
-    def lookup_batch(self, texts: list[str]) -> list[tuple[int, set[int]]]:
+    def lookup_batch(self, texts: list[str]) -> list[Match]:
         """`lookup` for a batch of documents in one vectorised pass (most documents hit nothing)."""
-        out: list[tuple[int, set[int]]] = [(0, set()) for _ in texts]
+        out: list[Match] = [Match(0, set(), set()) for _ in texts]
         if len(self.keys) == 0 or not texts:
             return out
-        hashes, offsets = token_hashes(texts)
+        hashes, offsets, _ = fold_tokens(*token_hashes(split_command_digits(texts)))
         docs, positions = [], []
-        for k in (self.n, *self.short_lengths):
+        for k in sorted({self.n, *self.short_lengths}):
             grams, goff = ngram_hashes(hashes, offsets, k, short=False)
             if len(grams) == 0:
                 continue
@@ -172,7 +207,8 @@ class NgramIndex:
         for d in np.unique(pairs[:, 0]):
             pos = pairs[pairs[:, 0] == d, 1]
             owner, kind = self.owner[pos], self.kind[pos]
-            items = set(np.unique(owner[kind == QUESTION]).tolist())
+            contained = set(np.unique(owner[kind == CONTAINED]).tolist())
+            items = set(np.unique(owner[kind == QUESTION]).tolist()) | contained
             sol_owners, sol_counts = np.unique(owner[kind == SOLUTION], return_counts=True)
             enough = (sol_counts >= self.min_solution_ngrams) & (
                 sol_counts >= self.min_solution_share * self.solution_total[sol_owners]
@@ -180,8 +216,20 @@ class NgramIndex:
             items |= set(sol_owners[enough].tolist())
             if items:
                 counted = np.isin(owner, np.fromiter(items, dtype=np.int64))
-                out[int(d)] = (int(counted.sum()), items)
+                out[int(d)] = Match(int(counted.sum()), items, contained)
         return out
+
+
+def index_for(items: list[BenchmarkItem], config: DecontamConfig) -> NgramIndex:
+    """The decontamination index of `items` with the thresholds of `config`."""
+    return NgramIndex(
+        items,
+        config.ngram,
+        config.containment_min_tokens,
+        config.min_solution_ngrams,
+        config.min_solution_share,
+        config.containment_min_chars,
+    )
 
 
 class DecontaminationFilter(SciloomStep):
@@ -199,14 +247,9 @@ class DecontaminationFilter(SciloomStep):
     def load(self) -> None:
         if self._items is None:
             self._items = load_benchmarks(self.config.benchmarks, self.config.builtin)
-            self._index = NgramIndex(
-                self._items,
-                self.config.ngram,
-                self.config.short_question_min_tokens,
-                self.config.min_solution_ngrams,
-            )
+            self._index = index_for(self._items, self.config)
 
-    def check(self, text: str) -> tuple[int, set[int]]:
+    def check(self, text: str) -> Match:
         assert self._index is not None
         return self._index.lookup(text)
 
@@ -234,7 +277,7 @@ class DecontaminationFilter(SciloomStep):
             return
         with self.track_time():
             verdicts = self._index.lookup_batch([d.text for d in batch])
-        for doc, (matched, items) in zip(batch, verdicts):
+        for doc, (matched, items, contained) in zip(batch, verdicts):
             if not matched:
                 yield doc
                 continue
@@ -242,12 +285,12 @@ class DecontaminationFilter(SciloomStep):
                 self._audit = NgramIndex(
                     self._items, self.config.audit_ngram, None, self.config.min_solution_ngrams
                 )
-            audit, _ = self._audit.lookup(doc.text)
+            audit = self._audit.lookup(doc.text).count
             mask = self.config.action == "mask" or matches(source_of(doc), self.config.mask_sources)
             action, masked = "dropped", 0
             if mask:
                 text, masked = self.mask(doc.text)
-                if masked and not self.check(text)[0]:
+                if masked and not self.check(text).count:
                     action = "masked"
                     doc.text = text
                     doc.metadata[MASKED] = masked
@@ -257,6 +300,7 @@ class DecontaminationFilter(SciloomStep):
                     "doc": str(doc.id),
                     "source": source_of(doc),
                     "items": keys,
+                    "containment_items": sorted(self._items[i].key for i in contained),
                     "math500_items": sorted(
                         self._items[i].key for i in items if "math500" in self._items[i].tags
                     ),
@@ -279,7 +323,7 @@ class DecontaminationFilter(SciloomStep):
         """`text` without the paragraphs that contain a benchmark n-gram, and how many went."""
         kept, masked = [], 0
         for paragraph in split_paragraphs(text):
-            if self.check(paragraph)[0]:
+            if self.check(paragraph).count:
                 masked += 1
             else:
                 kept.append(paragraph)
@@ -294,12 +338,26 @@ def read_hits(out_dir: str | Path) -> list[dict]:
     return hits
 
 
-def decontam_extra(out_dir: Path, config: DecontamConfig, items_by_benchmark: dict[str, int]) -> dict:
+def decontam_extra(
+    out_dir: Path, config: DecontamConfig, items_by_benchmark: dict[str, int], unmatched: list[str]
+) -> dict:
     hits = read_hits(out_dir)
     by_item: dict[str, list[str]] = {}
+    item_kinds: dict[str, set[str]] = {}
+    by_source: dict[str, dict[str, int]] = {}
+    by_kind = {NGRAM: 0, CONTAINMENT: 0}
     for h in hits:
+        contained = set(h.get("containment_items", []))
         for key in h["items"]:
             by_item.setdefault(key, []).append(h["doc"])
+            item_kinds.setdefault(key, set()).add(CONTAINMENT if key in contained else NGRAM)
+        if contained:
+            by_kind[CONTAINMENT] += 1
+        if set(h["items"]) - contained:
+            by_kind[NGRAM] += 1
+        row = by_source.setdefault(h["source"], {"documents_hit": 0, "dropped": 0, "masked": 0})
+        row["documents_hit"] += 1
+        row["dropped" if h["action"] == "dropped" else "masked"] += 1
     per_benchmark: dict[str, int] = {}
     for key in by_item:
         bench = key.split("/", 1)[0]
@@ -309,17 +367,25 @@ def decontam_extra(out_dir: Path, config: DecontamConfig, items_by_benchmark: di
         "decontam": {
             "ngram": config.ngram,
             "audit_ngram": config.audit_ngram,
+            "containment_min_tokens": config.containment_min_tokens,
+            "containment_min_chars": config.containment_min_chars,
             "action": config.action,
             "mask_sources": config.mask_sources,
-            "normalisation": "normalize.py tokens: lower-cased, typographic punctuation folded, digits kept",
+            "normalisation": NORMALISATION,
             "benchmarks": items_by_benchmark,
+            "unmatched_short_items": unmatched,
             "documents_hit": len(hits),
             "documents_dropped": sum(h["action"] == "dropped" for h in hits),
             "documents_masked": sum(h["action"] == "masked" for h in hits),
+            "documents_hit_by_kind": by_kind,
+            "hits_by_source": dict(sorted(by_source.items())),
             "audit_documents": sum(1 for h in hits if h["audit_ngrams"] > 0),
             "items_hit": per_benchmark,
             "math500_items_hit": len({k for h in hits for k in h.get("math500_items", [])}),
-            "hits": [{"item": k, "docs": sorted(set(v))} for k, v in listed],
+            "hits": [
+                {"item": k, "docs": sorted(set(v)), "kind": "+".join(sorted(item_kinds[k]))}
+                for k, v in listed
+            ],
             "hits_truncated": len(by_item) > len(listed),
         }
     }
@@ -328,10 +394,11 @@ def decontam_extra(out_dir: Path, config: DecontamConfig, items_by_benchmark: di
 def run_decontam(inputs: list[str], config: DecontamConfig, run: StageRun) -> StageManifest:
     items = load_benchmarks(config.benchmarks, config.builtin)  # fail early on a bad benchmark file
     summary = dict(iter_summary(items))
+    unmatched = sorted(items[i].key for i in index_for(items, config).unmatchable)
     step = DecontaminationFilter(config, hits_dir=str(Path(run.out_dir) / HITS_DIR))
     return run_stage(
         run,
         ShardReader(list(inputs)),
         [step],
-        extra=lambda m: decontam_extra(Path(run.out_dir), config, summary),
+        extra=lambda m: decontam_extra(Path(run.out_dir), config, summary, unmatched),
     )

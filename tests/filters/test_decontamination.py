@@ -127,29 +127,22 @@ def test_cli_with_a_schema_agnostic_benchmark_file(tmp_path, problems_dir, gsm8k
     assert main(["decontam", str(path), "--out", str(out), "--benchmark", str(bench), "--no-builtin"]) == 0
     manifest = load_manifest(out)
     assert manifest.totals.dropped_reasons == {"contaminated_GSM8K_test": 1}
-    assert manifest.extra["decontam"]["hits"] == [{"item": "GSM8K_test/101", "docs": ["a"]}]
+    assert manifest.extra["decontam"]["hits"] == [{"item": "GSM8K_test/101", "docs": ["a"], "kind": "ngram"}]
 
 
 @pytest.fixture(scope="module")
 def index():
     from sciloom.filters.benchmarks import load_benchmarks
-    from sciloom.filters.decontamination import NgramIndex
+    from sciloom.filters.decontamination import index_for
 
-    c = DecontamConfig()
-    return NgramIndex(
-        load_benchmarks([], True),
-        c.ngram,
-        c.short_question_min_tokens,
-        c.min_solution_ngrams,
-        c.min_solution_share,
-    )
+    return index_for(load_benchmarks([], True), DecontamConfig())
 
 
 def test_whole_gsm8k_train_set_is_left_alone_but_for_its_known_test_twins(index, gsm8k_train):
     items = builtin_benchmarks()
     texts = [r["question"] + "\n" + r["answer"] for r in gsm8k_train]
     verdicts = [v for i in range(0, len(texts), 256) for v in index.lookup_batch(texts[i : i + 256])]
-    hits = [(i, found) for i, (n, found) in enumerate(verdicts) if n]
+    hits = [(i, v.items) for i, v in enumerate(verdicts) if v.count]
     assert len(hits) <= 8  # 4 of 7473 measured: train problems whose question repeats a test question's
     for i, found in hits:
         q = tokens(gsm8k_train[i]["question"])
@@ -164,5 +157,5 @@ def test_metamath_backward_questions_made_from_gsm8k_test_are_caught(index, prob
 
     with open(problems_dir / "metamath" / "GSM8K_Backward.jsonl", encoding="utf-8") as fh:
         questions = [json.loads(line)["question"] for line in fh]
-    found = sum(1 for n, _ in index.lookup_batch(questions) if n)
+    found = sum(1 for v in index.lookup_batch(questions) if v.count)
     assert found / len(questions) >= 0.95  # 1231 of 1270: one number masked, the rest verbatim
