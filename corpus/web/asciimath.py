@@ -48,9 +48,20 @@ def _parser():
     # (inplace=False) Lark can cache them (~0.2 s to load).
     cache = _grammar_cache()
     try:
-        return ASCIIMath2Tex(log=False, inplace=False, **({"cache": cache} if cache else {}))
+        parser = ASCIIMath2Tex(log=False, inplace=False, **({"cache": cache} if cache else {}))
     except Exception:  # an unwritable or corrupt cache: build without it
-        return ASCIIMath2Tex(log=False, inplace=False)
+        parser = ASCIIMath2Tex(log=False, inplace=False)
+    # With log=False py_asciimath still formats every transformer call's arguments (inspect +
+    # repr) for a no-op logger: half of its time (py-spy, bench/RESULTS.md web section).
+    parser.transformer._logger = _NoLog()
+    return parser
+
+
+class _NoLog:
+    """py_asciimath's `Log` decorator, minus the logging: returns the function unchanged."""
+
+    def __call__(self, func):
+        return func
 
 
 def asciimath_to_latex(source: str) -> str | None:

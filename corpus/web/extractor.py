@@ -88,6 +88,7 @@ class WebExtractor(SciloomReader):
             include_tables=c.include_tables,
             include_comments=c.include_comments,
             fast=c.trafilatura_fast,
+            main_content=c.main_content,
             min_formula_share=c.min_formula_share,
             boundary_tokens=c.boundary_tokens,
             mathml=c.convert_mathml,

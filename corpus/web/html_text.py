@@ -1,8 +1,8 @@
 """Page HTML -> main text with every formula kept as LaTeX.
 
 Order matters: parse once with lxml, recover math into placeholders (math_recovery.py), run
-trafilatura's boilerplate removal on the same tree in txt mode (its Markdown mode escapes TeX:
-`$a\\_1 \\< a\\_2$`, FIELD-NOTES 2), then write the formulas back.
+boilerplate removal on the same tree (main_content.py: resiliparse, trafilatura where resiliparse
+loses formulas), then write the formulas back.
 
 Boilerplate removal is allowed to drop navigation, never math: trafilatura keeps one main node,
 so a Q&A page loses its answers and comments, and a journal page its display equations. When its
@@ -22,6 +22,7 @@ from lxml import etree
 
 from sciloom.corpus.errors import InputError
 from sciloom.corpus.web.html_depth import check_depth, deep_parser
+from sciloom.corpus.web.main_content import RESILIPARSE, resiliparse_text, trafilatura_text
 from sciloom.corpus.web.math_recovery import TOKEN_RE, Formula, MathRecovery, restore_math, tokenize_split_tex
 from sciloom.corpus.web.math_rescue import rescue_math_blocks
 from sciloom.corpus.web.tex_delimiters import page_delimiters
@@ -39,6 +40,7 @@ class ExtractOptions:
     include_tables: bool = True
     include_comments: bool = False
     fast: bool = True  # skip trafilatura's readability/jusText comparison (half its time)
+    main_content: str = RESILIPARSE  # boilerplate removal engine (main_content.py)
     min_formula_share: float = 1.0
     boundary_tokens: bool = False
     mathml: bool = True
@@ -88,25 +90,6 @@ def _title(root: etree._Element) -> str | None:
     return " ".join(t.text_content().split()) if t is not None and t.text_content().strip() else None
 
 
-def _trafilatura(root: etree._Element, opts: ExtractOptions) -> str:
-    import trafilatura
-
-    text = trafilatura.extract(
-        root,
-        output_format="txt",
-        favor_precision=opts.favor_precision,
-        favor_recall=opts.favor_recall,
-        include_tables=opts.include_tables,
-        include_comments=opts.include_comments,
-        include_images=False,
-        include_links=False,
-        deduplicate=False,
-        with_metadata=False,
-        fast=opts.fast,
-    )
-    return text or ""
-
-
 def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None = None) -> ExtractedPage:
     """Main text of one page with its formulas; raises InputError when nothing can be extracted."""
     opts = opts or ExtractOptions()
@@ -125,10 +108,18 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
         if body is not None
         else set()
     )
-    # trafilatura prunes the tree it is given; keep a copy to rescue math-bearing blocks from.
-    spare = copy.deepcopy(root) if in_body else None
-    text = _trafilatura(root, opts)
-    kept = set(TOKEN_RE.findall(text))
+    # resiliparse is the fast path where its choice of main content can be checked: it must keep
+    # the page's formulas. Pages where it loses some, and pages without formulas (nothing to
+    # check it by: it takes a news page's link list for its article), go through trafilatura.
+    text, kept, spare = "", set(), root
+    if opts.main_content == RESILIPARSE and in_body:
+        text = resiliparse_text(root)
+        kept = set(TOKEN_RE.findall(text))
+    if not text.strip() or len(kept) < opts.min_formula_share * len(in_body):
+        # trafilatura prunes the tree it is given; keep a copy to rescue math-bearing blocks from.
+        spare = copy.deepcopy(root) if in_body else None
+        text = trafilatura_text(root, opts)
+        kept = set(TOKEN_RE.findall(text))
     rescued = 0
     if spare is not None and len(kept) < opts.min_formula_share * len(in_body):
         blocks = rescue_math_blocks(spare, kept)

@@ -48,6 +48,6 @@ def test_chrome_and_hidden_math_are_not_rescued() -> None:
 def test_rescue_can_be_switched_off() -> None:
     from sciloom.corpus.web.html_text import ExtractOptions
 
-    page = extract_page(QA_PAGE, ExtractOptions(min_formula_share=0.0))
+    page = extract_page(QA_PAGE, ExtractOptions(min_formula_share=0.0, main_content="trafilatura"))
     assert page.rescued_blocks == 0
     assert [f.latex for f in page.formulas] == [r"\sum_{n\ge 1} 1/n^2"]  # trafilatura keeps the question only
