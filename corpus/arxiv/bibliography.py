@@ -21,6 +21,7 @@ BIBLATEX_FIELD = re.compile(r"\\field\s*\{title\}\s*\{")
 BIBLATEX_YEAR = re.compile(r"\\field\s*\{year\}\s*\{([^{}]*)\}")
 BIBLATEX_FAMILY = re.compile(r"family=\{([^{}]*)\}")
 MAX_REF_CHARS = 200
+BRACE = re.compile(r"(?<!\\)[{}]")  # a brace not preceded by a backslash (`\\{` is text)
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,13 @@ class Reference:
 def balanced_group(text: str, start: int) -> tuple[str, int]:
     """`text[start]` is `{`: its content and the index after the closing brace."""
     depth = 0
-    for i in range(start, len(text)):
-        c = text[i]
-        if c == "\\":
-            continue
-        if c == "{" and (i == 0 or text[i - 1] != "\\"):
+    for m in BRACE.finditer(text, start):  # the braces only: a loop over every character was 4%
+        if m.group() == "{":
             depth += 1
-        elif c == "}" and text[i - 1] != "\\":
+        else:
             depth -= 1
             if depth == 0:
+                i = m.start()
                 return text[start + 1 : i], i + 1
     return text[start + 1 :], len(text)
 

@@ -79,7 +79,7 @@ def strip_comments(text: str, extra_comment_envs: frozenset[str] = frozenset()) 
         if cut >= 0:
             line = line[:cut]
         # A comment environment opening on this line hides the rest until its \end.
-        for m in BEGIN_ENV.finditer(line):
+        for m in BEGIN_ENV.finditer(line) if "\\begin" in line else ():
             env = m.group(1).strip()
             if env in comment_envs:
                 end = f"\\end{{{env}}}"
@@ -139,7 +139,7 @@ def conditional_switches(texts: list[str]) -> tuple[set[str], dict[str, bool]]:
     for text in texts:
         names.update(NEWIF.findall(text))
     values: dict[str, bool] = {}
-    for text in texts:
+    for text in texts if names else ():  # only declared switches get values
         for m in SWITCH_SET.finditer(text):
             if "if" + m.group(1) in names:
                 values["if" + m.group(1)] = m.group(2) == "true"

@@ -659,6 +659,8 @@ class LatexToText:
 
 
 def _fix_text(chunk: str) -> str:
+    if "-" not in chunk and "`" not in chunk and "'" not in chunk:
+        return chunk  # most chunks: one scan instead of four
     for old, new in TEXT_FIXES:
         if old in chunk:
             chunk = chunk.replace(old, new)

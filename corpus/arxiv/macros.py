@@ -258,53 +258,59 @@ class Expander:
             self.hooks, self.discard = saved_hooks, saved_discard
 
     def _loop(self, out: list[str]) -> None:
+        # The hot loop (every token passes here): methods and `self.discard` are held in locals;
+        # `discard` only changes in `_marker` and around nested expansions run by handlers/hooks,
+        # so it is re-read after those calls.
         stack = self.stack
+        pop, append = stack.pop, out.append
         macros, hooks, handlers = self.macros, self.hooks, self.handlers
+        discard = self.discard
         while stack:
-            tok = stack.pop()
+            tok = pop()
             c = tok[0]
             if c != "\\":
                 if c == MARK:
                     self._marker(tok)
-                elif not self.discard:
-                    out.append(tok)
+                    discard = self.discard
+                elif not discard:
+                    append(tok)
                 continue
             macro = macros.get(tok)
-            if macro is not None and self.discard:
+            if macro is None:
+                handler = handlers.get(tok)
+                if handler is not None:
+                    handler(tok)
+                    discard = self.discard
+                    if self._pending is not None:
+                        if not discard:
+                            out.extend(self._pending)
+                        self._pending = None
+                    continue
+                hook = hooks.get(tok)
+                if hook is not None:
+                    hook(self, tok)
+                    discard = self.discard
+                    continue
+                if not discard:
+                    append(tok)
+                continue
+            if discard:
                 continue  # definitions-only reading (.sty files): calls are not run
-            if macro is not None and macro.primitive is not None:
-                out.append(macro.primitive)
+            if macro.primitive is not None:
+                append(macro.primitive)
                 continue
-            if macro is not None:
-                if self.num_expansions >= self.max_expansions:
-                    self.limit_hit = True
-                    self.num_unresolved += 1
-                    if not self.discard:
-                        out.append(tok)
-                    continue
-                body = self._call(macro)
-                if body is None:
-                    self.num_unresolved += 1
-                    if not self.discard:
-                        out.append(tok)
-                    continue
-                self.num_expansions += 1
-                stack.extend(reversed(body))
+            if self.num_expansions >= self.max_expansions:
+                self.limit_hit = True
+                self.num_unresolved += 1
+                append(tok)
                 continue
-            handler = handlers.get(tok)
-            if handler is not None:
-                handler(tok)
-                if self._pending is not None:
-                    if not self.discard:
-                        out.extend(self._pending)
-                    self._pending = None
+            body = self._call(macro)
+            if body is None:
+                self.num_unresolved += 1
+                append(tok)
                 continue
-            hook = hooks.get(tok)
-            if hook is not None:
-                hook(self, tok)
-                continue
-            if not self.discard:
-                out.append(tok)
+            self.num_expansions += 1
+            stack.extend(reversed(body))
 
     _pending: list[str] | None = None
 
