@@ -29,11 +29,3 @@ def gsm8k_test(problems_dir: Path) -> list[dict]:
 def math500(problems_dir: Path) -> list[dict]:
     with open(problems_dir / "math500" / "test.jsonl", encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return path

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
+from jsonl_rows import write_jsonl
 
 from sciloom.corpus.cli.main import main
 from sciloom.corpus.shards import read_documents, shard_files

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_and_sigterm, run_pretrain
+from pretrain_runs import run_and_sigterm, run_pretrain
 
 STEPS = 6
 # fp32 sums in another order (TP all-reduce, PP stage boundary) drift by ~1e-6 over a few steps
