@@ -31,9 +31,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "tokenizer"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from conftest import real_documents  # noqa: E402  (the test corpus reader: raw TeX, HTML, text)
+from real_corpus import real_documents  # noqa: E402  (raw TeX, HTML and text of ../shared/data)
 
 SHARDS = 8
 

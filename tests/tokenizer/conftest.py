@@ -9,95 +9,32 @@ The extractors are built elsewhere; this reads the archives directly.
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
-import tarfile
-import zipfile
+import sys
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from real_corpus import decode_bytes, real_documents, tex_members  # noqa: E402
+
 from sciloom.tokenizer.config import TokenizerConfig
 from sciloom.tokenizer.train import train_tokenizer
-
-TEX_SUFFIXES = (".tex", ".bbl", ".sty", ".cls")
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
-
-
-def _tex_members(path: Path) -> list[tuple[str, bytes]]:
-    """(member name, bytes) of the TeX files in one submission; unreadable archives give what they can."""
-    name = path.name
-    if name.endswith(TEX_SUFFIXES):
-        return [(name, path.read_bytes())]
-    out: list[tuple[str, bytes]] = []
-    try:
-        if name.endswith(".zip"):
-            with zipfile.ZipFile(path) as zf:
-                for info in zf.infolist():
-                    if info.filename.endswith(TEX_SUFFIXES):
-                        out.append((info.filename, zf.read(info)))
-            return out
-        try:
-            with tarfile.open(path) as tf:
-                for member in tf:
-                    if member.isfile() and member.name.endswith(TEX_SUFFIXES):
-                        out.append((member.name, tf.extractfile(member).read()))
-        except tarfile.ReadError:
-            if name.endswith(".gz"):  # a gzipped single .tex (upload4.gz)
-                data = gzip.decompress(path.read_bytes())
-                if b"\\begin{document}" in data:
-                    out.append((name, data))
-    except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError):
-        pass  # a pathological archive: keep the members read before the error
-    return out
-
-
-def real_documents(shared_data: Path) -> list[dict]:
-    docs: list[dict] = []
-    arxiv = shared_data / "arxiv-src"
-    for path in sorted(arxiv.glob("*/*")):
-        for member, data in _tex_members(path):
-            if data.strip():
-                docs.append({"id": f"{path.name}::{member}", "source": "arxiv", "text": _decode(data)})
-    web = shared_data / "web-math"
-    for path in sorted(web.glob("pages*/*.html")):
-        docs.append(
-            {
-                "id": f"{path.parent.name}/{path.name}",
-                "source": "web_html",
-                "text": _decode(path.read_bytes()),
-            }
-        )
-    for path in sorted((web / "groundtruth").glob("*.jsonl")):
-        for i, line in enumerate(path.read_text().splitlines()):
-            docs.append({"id": f"{path.stem}:{i}", "source": "web", "text": json.loads(line)["content"]})
-    for i, line in enumerate((shared_data / "problems" / "math" / "test.jsonl").read_text().splitlines()):
-        row = json.loads(line)
-        docs.append(
-            {
-                "id": f"math:{i}",
-                "source": "math",
-                "text": f"Problem: {row['problem']}\n\nSolution: {row['solution']}",
-            }
-        )
-    return docs
 
 
 def sample_inputs(sample_dir: Path) -> list[dict]:
     """The raw inputs of the embedded sample build (corpus/sample): TeX, HTML, GSM8K-style rows."""
     docs: list[dict] = []
     for path in sorted((sample_dir / "arxiv").iterdir()):
-        for member, data in _tex_members(path):
-            docs.append({"id": f"sample/{path.name}::{member}", "source": "sample", "text": _decode(data)})
+        for member, data in tex_members(path):
+            docs.append(
+                {"id": f"sample/{path.name}::{member}", "source": "sample", "text": decode_bytes(data)}
+            )
     for path in sorted((sample_dir / "web").glob("*.html")):
-        docs.append({"id": f"sample/{path.name}", "source": "sample", "text": _decode(path.read_bytes())})
+        docs.append(
+            {"id": f"sample/{path.name}", "source": "sample", "text": decode_bytes(path.read_bytes())}
+        )
     for path in sorted((sample_dir / "problems").glob("*.jsonl")):
         for i, line in enumerate(path.read_text().splitlines()):
             row = json.loads(line)
