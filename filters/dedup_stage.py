@@ -53,7 +53,7 @@ def minhash_params(config: DedupConfig) -> MinhashParams:
 
 def library_versions() -> dict[str, str]:
     out = {}
-    for name in ("numpy", "datasketch", "datatrove", "xxhash", "scipy"):
+    for name in ("numpy", "numba", "datasketch", "datatrove", "xxhash", "scipy"):
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies

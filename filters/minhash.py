@@ -32,7 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sciloom.filters.normalize import COMBINE, ngram_hashes, sequence_hashes, token_hashes_and_sizes
+from sciloom.filters.normalize import (
+    COMBINE,
+    ngram_hashes,
+    sequence_hashes,
+    token_hashes_and_sizes,
+)
 
 SCHEME = "sciloom-minhash-v1: normalize.v1 tokens, word n-gram shingles, splitmix64, 32-bit affine odd-a"
 SENTINEL = np.uint32(0xFFFFFFFF)
@@ -88,7 +93,21 @@ def signatures(texts: Sequence[str], params: MinhashParams) -> np.ndarray:
 
 def fingerprints(texts: Sequence[str], params: MinhashParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Everything dedup needs from one tokenisation of a batch: MinHash signatures, the exact-dup
-    hash (of the whole normalised token sequence) and the keep-rule length (token bytes)."""
+    hash (of the whole normalised token sequence) and the keep-rule length (token bytes).
+
+    Runs the compiled one-pass kernel (`minhash_jit.py`, ~3x the numpy path per core); its results
+    equal `fingerprints_numpy`'s bit for bit."""
+    from sciloom.filters.minhash_jit import batch_bytes, fingerprints_bytes
+
+    buf, doc_starts = batch_bytes(texts)
+    a, b = permutations(params.num_perm, params.seed)
+    return fingerprints_bytes(buf, doc_starts, params.ngram, a, b)
+
+
+def fingerprints_numpy(
+    texts: Sequence[str], params: MinhashParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`fingerprints` in numpy alone: the reference the compiled kernel is tested against."""
     hashes, offsets, sizes = token_hashes_and_sizes(texts)
     sigs = _signatures(hashes, offsets, len(texts), params)
     csum = np.concatenate(([0], np.cumsum(sizes)))

@@ -122,15 +122,25 @@ def token_hashes_and_letters(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarr
     return hashes, offsets, has_letter
 
 
-def _tokenize(texts: Sequence[str], letters: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    # NUL separates documents: it is a separator byte, so no token spans two documents.
+def joined_batch(texts: Sequence[str]) -> str:
+    """The batch as one string, documents separated by one NUL (a separator byte, so no token
+    spans two documents; a NUL inside a text becomes a space)."""
     joined = "\x00".join(texts)
     if joined.count("\x00") != max(0, len(texts) - 1):
         joined = "\x00".join(t.replace("\x00", " ") for t in texts)
+    return joined
+
+
+def normalized_bytes(texts: Sequence[str]) -> np.ndarray:
+    """The UTF-8 bytes of the batch after step 1 of the rule, documents separated by one NUL."""
+    joined = joined_batch(texts)
     if joined.isascii():  # O(1) in CPython; lower-casing ASCII bytes in numpy beats str.lower
-        buf = np.take(_LOWER, np.frombuffer(joined.encode("ascii"), dtype=np.uint8))
-    else:
-        buf = np.frombuffer(normalize_text(joined).encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+        return np.take(_LOWER, np.frombuffer(joined.encode("ascii"), dtype=np.uint8))
+    return np.frombuffer(normalize_text(joined).encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+
+
+def _tokenize(texts: Sequence[str], letters: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    buf = normalized_bytes(texts)
     n = len(buf)
     cls = np.take(_CLASS, buf)
     word = cls == 1

@@ -15,7 +15,13 @@ import pytest
 from datatrove.utils.text import TextNormConfig, simplify_text
 
 from sciloom.filters.dedup_clusters import decide
-from sciloom.filters.minhash import MinhashParams, signature_similarity, signatures
+from sciloom.filters.minhash import (
+    MinhashParams,
+    fingerprints,
+    fingerprints_numpy,
+    signature_similarity,
+    signatures,
+)
 from sciloom.filters.normalize import tokens
 from sciloom.filters.signature_table import SignatureTable
 
@@ -139,3 +145,54 @@ def test_cluster_keeps_the_longest_document_and_records_size():
     )
     d = decide(table, PARAMS, exact=True, near=True)
     assert d.by_id() == {"b": ("near_duplicate", "a", 2)}
+
+
+EDGE_TEXTS = [
+    "",
+    "   ",
+    "x",
+    "a b",
+    "Four words only here",
+    "x\u2212y = a\u00d7b \u00f7 c \u2013 d\u2014e \u201cquoted\u201d it\u2019s\u2026 \u00a0nbsp",
+    "\\frac{a^2+b^2}{c_1} \\\\ \\alpha\\beta x_{10}^{-3} <= 7*8/9",
+    "caf\u00e9 na\u00efve \u00fcber stra\u00dfe \u4e2d\u6587 \U0001d465 \U0001f600 emoji",
+    "NUL\x00inside a text, two\x00NULs",
+    "lone \ud800 surrogate and \u00e2\u0080 stray bytes \u00c2 \u00c3",
+]
+UPPER_TEXTS = [
+    "\u00c9t\u00e9 \u00c0 PARIS",
+    "\u03a3 \u03c3 \u039f\u03a3 final sigma \u0394x",
+    "\u0130stanbul \u212a",
+]
+
+
+def _assert_same(texts: list[str]) -> None:
+    fast, ref = fingerprints(texts, PARAMS), fingerprints_numpy(texts, PARAMS)
+    for got, want in zip(fast, ref):
+        assert got.dtype == want.dtype and np.array_equal(got, want)
+
+
+def test_compiled_fingerprints_equal_the_numpy_reference_on_real_text(gsm8k_train, math500, shared_data):
+    gsm = [r["question"] + "\n" + r["answer"] for r in gsm8k_train[:1500]]
+    math = [r["problem"] + "\n" + r["solution"] for r in math500]
+    web = [
+        line
+        for path in sorted((shared_data / "web-math" / "groundtruth").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    assert any(not t.isascii() for t in gsm) and web
+    for corpus in (gsm, math, web):
+        for s in range(0, len(corpus), 256):
+            _assert_same(corpus[s : s + 256])
+
+
+def test_compiled_fingerprints_equal_the_numpy_reference_on_edge_cases():
+    for text in EDGE_TEXTS + UPPER_TEXTS:
+        _assert_same([text])
+    _assert_same(EDGE_TEXTS)  # the batch stays on the plain UTF-8 path
+    _assert_same(EDGE_TEXTS + UPPER_TEXTS)  # one upper-case non-ASCII character: normalised in Python
+    _assert_same([])
+    for n in (3, 5, 9):
+        params = MinhashParams(ngram=n, num_bands=4, rows_per_band=5, seed=n)
+        for got, want in zip(fingerprints(EDGE_TEXTS, params), fingerprints_numpy(EDGE_TEXTS, params)):
+            assert np.array_equal(got, want)
