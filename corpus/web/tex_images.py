@@ -57,6 +57,7 @@ MATH_URL = re.compile(
 )
 DELIMITED = re.compile(r"^\s*(\$\$.+\$\$|\$[^$].*\$|\\\(.+\\\)|\\\[.+\\\])\s*$", re.S)
 # CodeCogs' editor writes these entity-like escapes into the URL, which HTML parsers leave as is.
+BEGIN = re.compile(r"\\begin\{")
 CODECOGS_ESCAPES = {"&space;": " ", "&plus;": "+", "&amp;space;": " ", "&amp;plus;": "+"}
 
 
@@ -88,6 +89,9 @@ def alt_is_tex(alt: str) -> bool:
     alt = alt.strip()
     if not alt:
         return False
+    for m in BEGIN.finditer(alt):
+        if not ENV_OPEN.match(alt, m.start()):
+            return False  # LaTeX2HTML's figure/tabular images carry their (non-math) source
     if DELIMITED.match(alt) or ENV_OPEN.match(alt):
         return looks_like_tex(alt)
     return looks_like_tex(alt) and bool(TEXISH.search(alt))
