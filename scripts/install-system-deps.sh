@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs: Chromium (the HTML report is opened in a real headless
+# Debian packages sciloom and its test suite need: bubblewrap and libseccomp2 (the sandbox for
+# model-written programs, corpus/sandbox), Chromium (the HTML report is opened in a real headless
 # browser). Slurm and munge are installed by scripts/slurm-local.sh. Idempotent; needs root
 # (or sudo) only when something is missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
+ldconfig -p 2>/dev/null | grep -q 'libseccomp.so.2' || need+=(libseccomp2)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
