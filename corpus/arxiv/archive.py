@@ -34,6 +34,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from zlib_ng import zlib_ng
+
 from sciloom.corpus.arxiv.config import ArxivConfig
 from sciloom.corpus.errors import InputError
 
@@ -266,20 +268,17 @@ def _decompress(data: bytes, budget: _Budget, where: str) -> bytes:
     import bz2
     import lzma
 
-    if data.startswith(GZIP_MAGIC):
-        dec = zlib.decompressobj(wbits=47)
-    elif data.startswith(BZIP2_MAGIC):
-        dec = bz2.BZ2Decompressor()
-    else:
-        dec = lzma.LZMADecompressor()
     limit = budget.remaining()
     try:
-        out = (
-            dec.decompress(data, limit + 1)
-            if isinstance(dec, type(zlib.decompressobj()))
-            else dec.decompress(data, max_length=limit + 1)
-        )
-    except (zlib.error, OSError, EOFError, lzma.LZMAError) as err:
+        if data.startswith(GZIP_MAGIC):
+            # zlib-ng inflates the same streams 1.6x faster than zlib (bench/RESULTS.md: 14% of
+            # the extraction time went to inflating tars of figures); same API, same limits.
+            dec = zlib_ng.decompressobj(wbits=47)
+            out = dec.decompress(data, limit + 1)
+        else:
+            dec = bz2.BZ2Decompressor() if data.startswith(BZIP2_MAGIC) else lzma.LZMADecompressor()
+            out = dec.decompress(data, max_length=limit + 1)
+    except (zlib.error, zlib_ng.error, OSError, EOFError, lzma.LZMAError) as err:
         raise InputError(CORRUPT_ARCHIVE, f"cannot decompress: {err}", path=where) from err
     if len(out) > limit:
         raise InputError(

@@ -47,10 +47,13 @@ TOKEN = re.compile(
     r"|\\.",
     re.DOTALL,
 )
-# TOKEN without the verbatim alternatives, which need groups (so `findall` would give tuples):
-# the same tokens for any text in which no verbatim marker (`VERBATIM_HINTS`) occurs.
-PLAIN_TOKEN = re.compile(r"[^\\{}\[\]#\s]+|\s+|[{}\[\]#]|\\[A-Za-z@]+|\\.", re.DOTALL)
-VERBATIM_HINTS = ("erbatim", "lstlisting", "minted", "\\verb", "\\lstinline")
+# TOKEN without the verbatim alternatives, which need groups (so `findall` would give tuples,
+# and a Match object per token costs 1.7x): the same tokens between verbatim tokens.
+PLAIN_TOKEN = re.compile(r"[^\\{}\[\]#\s]++|\s++|[{}\[\]#]|\\[A-Za-z@]++|\\.", re.DOTALL)
+# Where TOKEN's verbatim alternatives can start.
+VERBATIM_START = re.compile(
+    r"\\(?:begin\s*\{(?:verbatim|Verbatim|lstlisting|minted|BVerbatim|LVerbatim)|verb|lstinline)"
+)
 CONTROL_WORD = re.compile(r"\\[A-Za-z@]+")
 
 MAX_GROUP_TOKENS = 200_000  # an argument longer than this is an unbalanced brace, not an argument
@@ -103,9 +106,29 @@ PROTECTED_ENVS = frozenset(
 
 
 def tokenize(text: str) -> list[str]:
-    if any(hint in text for hint in VERBATIM_HINTS):
-        return [m.group(0) for m in TOKEN.finditer(text)]
-    return PLAIN_TOKEN.findall(text)  # 1.7x faster: no Match object per token
+    """Text -> TOKEN's tokens: `PLAIN_TOKEN.findall` between the verbatim tokens TOKEN would read."""
+    m = VERBATIM_START.search(text)
+    if m is None:
+        return PLAIN_TOKEN.findall(text)
+    out: list[str] = []
+    done = 0  # a token boundary: the end of the last verbatim token
+    while m is not None:
+        start = m.start()
+        k = start
+        while k > done and text[k - 1] == "\\":
+            k -= 1
+        # After an odd run of backslashes this one is the second half of `\\`, not a token start.
+        if (start - k) % 2 == 0:
+            tok = TOKEN.match(text, start)
+            if tok is not None and (tok.group(1) is not None or tok.group(2) is not None):
+                out += PLAIN_TOKEN.findall(text, done, start)
+                out.append(tok.group(0))
+                done = tok.end()
+                m = VERBATIM_START.search(text, done)
+                continue
+        m = VERBATIM_START.search(text, start + 1)
+    out += PLAIN_TOKEN.findall(text, done)
+    return out
 
 
 def join_tokens(tokens: list[str]) -> str:
