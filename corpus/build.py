@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from typing import Any
 
 from sciloom.corpus.errors import RecipeError
 from sciloom.corpus.inputs import resolve_inputs
+from sciloom.corpus.output_folder import claim_output_folder, is_sciloom_folder
 from sciloom.corpus.recipe import Recipe
 from sciloom.corpus.shards import ShardReader, is_shard_file, shard_files
 from sciloom.corpus.stage import StageRun, manifest_ref, run_stage
@@ -66,6 +68,7 @@ ProgressFn = Callable[[BuildEvent], None]
 
 def check_recipe_hash(out_dir: Path, recipe_hash: str, force: bool) -> None:
     """Refuse to resume a build folder made from a different recipe, unless forced."""
+    claim_output_folder(out_dir, force=force)  # a folder sciloom did not make is refused, never emptied
     marker = out_dir / RECIPE_HASH_FILE
     if marker.is_file():
         old = marker.read_text().strip()
@@ -76,15 +79,28 @@ def check_recipe_hash(out_dir: Path, recipe_hash: str, force: bool) -> None:
                     "use --force to rebuild it from scratch, or choose another --out"
                 )
             logger.warning("recipe changed: removing the old build in %s", out_dir)
-            for child in out_dir.iterdir():
-                if child.name == "logs":  # this run's log file is already open there
-                    continue
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-    out_dir.mkdir(parents=True, exist_ok=True)
+            remove_old_build(out_dir)
     marker.write_text(recipe_hash + "\n")
+
+
+BUILD_FILES = (RECIPE_HASH_FILE, PLAN_FILE, "recipe.json", "manifest.json")
+
+
+def remove_old_build(out_dir: Path) -> None:
+    """Remove what an earlier build wrote (its stage folders and build files), nothing else.
+
+    Files a person put into the build folder, and the entries `--force` moved aside, stay.
+    """
+    try:
+        planned = set(json.loads((out_dir / PLAN_FILE).read_text()))
+    except (OSError, ValueError, TypeError):
+        planned = set()
+    for child in out_dir.iterdir():
+        is_stage = child.is_dir() and not child.is_symlink() and re.fullmatch(r"\d\d-[\w-]+", child.name)
+        if is_stage and (child.name in planned or is_sciloom_folder(child)):
+            shutil.rmtree(child)
+        elif child.name in BUILD_FILES and child.is_file():
+            child.unlink()
 
 
 def planned_stages(recipe: Recipe) -> list[str]:

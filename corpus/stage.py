@@ -31,6 +31,7 @@ from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from sciloom.corpus.errors import UsageError
+from sciloom.corpus.output_folder import claim_output_folder
 from sciloom.corpus.progress import PROGRESS_DIR, TaskProgress
 from sciloom.corpus.quarantine import read_quarantine
 from sciloom.corpus.shards import ParquetShardWriter, shard_files
@@ -61,6 +62,7 @@ class StageRun:
     input_manifests: list[dict[str, str]] = field(default_factory=list)
     executor_factory: Callable[..., Any] | None = None  # (pipeline, tasks, logging_dir) -> executor
     skip_completed: bool = True
+    force: bool = False  # write into an existing folder sciloom did not make (corpus/output_folder.py)
 
 
 class QuietLocalExecutor(LocalPipelineExecutor):
@@ -94,7 +96,7 @@ def run_stage(
     if not reader.paths:
         raise UsageError(f"stage {run.name}: no input files (check the INPUT paths and their file types)")
     check_out_is_not_an_input(out_dir, reader.paths)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_output_folder(out_dir, force=run.force)  # refuses a folder sciloom did not make
     tasks = run.tasks or default_tasks(reader)
     pipeline: list[PipelineStep] = [reader, *steps, ParquetShardWriter(out_dir, run.name)]
     prepare_resume(out_dir, stage_plan(run.name, reader.paths, tasks, pipeline))

@@ -35,8 +35,10 @@ def _filter_extra(config: FilterConfig) -> dict:
 
 def run_dedup_stage(inputs: list[str], config: DedupConfig, run: StageRun) -> StageManifest:
     """Exact and near-duplicate removal over all of `inputs` into `run.out_dir`."""
+    from sciloom.corpus.output_folder import claim_output_folder
     from sciloom.filters.dedup_stage import run_dedup
 
+    claim_output_folder(run.out_dir, force=run.force)  # refuses a folder sciloom did not make
     return run_dedup(list(inputs), config, run)
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from datatrove.data import Document
 
 from sciloom.corpus.errors import StageError
+from sciloom.corpus.output_folder import claim_output_folder
 from sciloom.corpus.record import source_of
 from sciloom.corpus.shards import ShardReader
 from sciloom.corpus.stage import StageRun, run_stage
@@ -117,6 +118,7 @@ def run_tokenize_stage(
     model = check_tokenizer_model(tokenizer_model)
     # Absolute: the step may run in another working directory (a Slurm task).
     tokens_dir = Path(run.out_dir).absolute() / TOKENS_DIR
+    claim_output_folder(run.out_dir, force=run.force)  # refuses a folder sciloom did not make
     sha = fingerprint(model)
     pinned = pin_tokenizer(model, sha, tokens_dir)
     run = dataclasses.replace(run, tasks=run.tasks or len(inputs))

@@ -22,6 +22,7 @@ from typing import Any
 import sentencepiece as spm
 
 from sciloom.corpus.errors import RecipeError, StageError
+from sciloom.corpus.output_folder import claim_output_folder
 from sciloom.tokenizer.config import TokenizerConfig
 from sciloom.tokenizer.metadata import MODEL_NAME, write_megatron_metadata, write_metadata
 from sciloom.tokenizer.sample import SampleStats, sample_lines
@@ -62,7 +63,7 @@ def train_tokenizer(inputs: list[str], config: TokenizerConfig, out_dir: Path) -
     special and reserved ids). Deterministic for the same inputs, config and seed.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    claim_output_folder(out_dir)  # refuses a folder sciloom did not make (CLI --force adopts it first)
     if config.base_model:
         from sciloom.tokenizer.extend import extend_tokenizer
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from sciloom.corpus.cli.stage_args import positive_int
+from sciloom.corpus.cli.stage_args import add_output_guard_arguments, positive_int
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +18,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--workers", type=positive_int, default=None, help="worker processes (default: the recipe's)"
     )
-    p.add_argument("--force", action="store_true", help="rebuild even if OUT was built from another recipe")
+    add_output_guard_arguments(
+        p,
+        "rebuild even if OUT was built from another recipe (removing only what sciloom wrote), and write "
+        "into an existing OUT that sciloom did not make (its entries are moved aside into "
+        ".sciloom-kept-<time>/, nothing is deleted)",
+    )
     p.add_argument("--executor", choices=("local", "slurm", "ray"), default="local", help="where tasks run")
     p.add_argument("--partition", default=None, help="Slurm partition")
     p.add_argument("--tasks", type=int, default=None, help="Slurm array size cap per stage")

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "dedup": "dedup",
     "decontam": "decontam",
     "prompts": "prompts",
+    "synth": "synth",
     "mix": "mix",
     "tokenizer": "tokenizer",
     "tokenize": "tokenize",
@@ -111,6 +112,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if out_dir and os.path.exists(out_dir) and not os.path.isdir(out_dir):
         print(f"sciloom {args.command}: error: --out {out_dir} is a file, not a folder", file=sys.stderr)
         return 2
+    try:  # a stage or build folder is claimed and locked before anything is written into it
+        from sciloom.corpus.cli.stage_args import hold_output
+
+        lock = hold_output(args, list(argv) if argv is not None else None)
+    except SciloomError as err:
+        print(f"sciloom {args.command}: error: {err}", file=sys.stderr)
+        return getattr(err, "exit_code", 1)
     setup_logging(args.verbose, out_dir)
     try:
         code = args.func(args)
@@ -133,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"sciloom {args.command}: error: {type(err).__name__}: {err}{where}", file=sys.stderr)
         return 1
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 if __name__ == "__main__":  # pragma: no cover

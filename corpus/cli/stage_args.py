@@ -43,6 +43,59 @@ def add_stage_arguments(p: argparse.ArgumentParser, inputs: bool = True) -> None
         help="number of tasks, one output shard each (default: one per input file, at most 16)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed recorded in the manifest")
+    add_output_guard_arguments(p)
+    p.add_argument(
+        "--max-document-mb",
+        type=positive_float,
+        default=None,
+        help="size cap of one document's text in MiB (default 10, or $SCILOOM_MAX_DOCUMENT_MB); larger "
+        "documents are quarantined as document_too_large",
+    )
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def add_output_guard_arguments(p: argparse.ArgumentParser, force_help: str | None = None) -> None:
+    """--force, and the mark that `main` claims and locks --out before the command runs."""
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help=force_help
+        or "write into an existing --out folder that sciloom did not make: its entries are moved "
+        "aside into .sciloom-kept-<time>/ (nothing is deleted)",
+    )
+    p.set_defaults(guard_out=True)
+
+
+def hold_output(args: argparse.Namespace, argv: list[str] | None = None):
+    """Claim and lock `args.out` for the run of a command that writes a stage or build folder.
+
+    Returns the held `OutputLock` (the caller releases it), or None for commands without one.
+    Called before anything is written into --out (the CLI log included), so a refused folder is
+    left exactly as it was. `--max-document-mb` goes into the environment, so that every reader,
+    in worker processes and Slurm tasks too, applies the same cap.
+    """
+    if not getattr(args, "guard_out", False) or not getattr(args, "out", None):
+        return None
+    import os
+    import shlex
+    import sys
+
+    from sciloom.corpus.jsonl_reader import ENV_MAX_DOCUMENT_MB
+    from sciloom.corpus.output_folder import hold_output_folder
+
+    if getattr(args, "max_document_mb", None) is not None:
+        os.environ[ENV_MAX_DOCUMENT_MB] = repr(args.max_document_mb)
+    command = shlex.join(["sciloom", *(argv if argv is not None else sys.argv[1:])])
+    return hold_output_folder(args.out, command, force=getattr(args, "force", False))
 
 
 def stage_run(args: argparse.Namespace, name: str) -> StageRun:
@@ -57,5 +110,6 @@ def stage_run(args: argparse.Namespace, name: str) -> StageRun:
         workers=max(1, args.workers),
         tasks=args.tasks,
         seed=args.seed,
+        force=getattr(args, "force", False),
         input_manifests=[manifest_ref(p) for p in inputs if is_stage_dir(p)],
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sciloom.corpus.cli.stage_args import add_output_guard_arguments
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("tokenizer", help="train, extend or inspect the SentencePiece tokenizer")
@@ -19,6 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--seed", type=int, default=0, help="seed of the sample and the trainer")
     t.add_argument("--threads", type=int, default=0, help="trainer threads (default: all cores)")
     t.add_argument("--math-boundary-tokens", action="store_true", help="also reserve formula-boundary tokens")
+    add_output_guard_arguments(t)  # --out is the tokenizer stage's folder: claimed and locked
     t.set_defaults(func=run_train)
 
     e = actions.add_parser("extend", help="add the markup tokens to an existing model, keeping old ids")

@@ -37,6 +37,7 @@ from sciloom.corpus.mix.config import MixConfig
 from sciloom.corpus.mix.interleave import BucketSpill, copy_key, write_shard
 from sciloom.corpus.mix.tokens import TokenCounter
 from sciloom.corpus.mix.weights import SourcePlan, plan_mix, share_error
+from sciloom.corpus.output_folder import claim_output_folder
 from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
 from sciloom.corpus.record import to_row
 from sciloom.corpus.shards import DOCS_DIR, iter_checked_rows, iter_rows, row_to_document
@@ -232,6 +233,7 @@ def run_mix_stage(
     start = time.time()
     out_dir = Path(run.out_dir)
     seed = run.seed if config.seed is None else config.seed
+    claim_output_folder(out_dir, force=run.force)  # never clean a folder sciloom did not make
     for sub in (DOCS_DIR, "quarantine", SPILL_DIR):  # a rerun starts clean: no stale shards
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     (out_dir / DOCS_DIR).mkdir(parents=True, exist_ok=True)
