@@ -1,0 +1,1 @@
+"""One module per synthesis method; each cites its paper and repository in its docstring."""
