@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 
 from datatrove.data import Document
@@ -97,7 +98,7 @@ class WebExtractor(SciloomReader):
     def read(self, path: str) -> Iterable[Document]:
         if is_warc(path):
             try:
-                for r in iter_html_responses(path):
+                for r in iter_html_responses(path, self.config.max_page_bytes):
                     doc = self.page(
                         r.payload,
                         path,
@@ -113,12 +114,16 @@ class WebExtractor(SciloomReader):
                     input=path, reason=err.reason, detail=err.detail, source=self.source, count_in=True
                 )
             return
+        # Read (and expand) at most one byte past the page cap: `page` quarantines a longer page
+        # as page_too_large, and a gzip bomb is never expanded further than that.
+        cap = self.config.max_page_bytes + 1
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(cap)
         if path.lower().endswith(".gz") and data[:2] == b"\x1f\x8b":
             try:  # saved pages are often gzipped (`page.html.gz`)
-                data = gzip.decompress(data)
-            except (OSError, EOFError) as err:
+                with open(path, "rb") as fh, gzip.GzipFile(fileobj=fh) as gz:
+                    data = gz.read(cap)
+            except (OSError, EOFError, zlib.error) as err:
                 self.quarantine(
                     input=path, reason=BAD_GZIP, detail=str(err), source=self.source, data=data, count_in=True
                 )

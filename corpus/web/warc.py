@@ -39,15 +39,41 @@ def _is_html(content_type: str | None, identified: str | None) -> bool:
     return kind in HTML_TYPES or kind == ""
 
 
-def iter_html_responses(path: str) -> Iterator[WarcResponse]:
-    """Yield the HTML responses of one WARC; a corrupt file raises InputError(bad_warc)."""
+def iter_html_responses(
+    path: str, max_payload_bytes: int | None = None, max_expansion_ratio: float | None = None
+) -> Iterator[WarcResponse]:
+    """Yield the HTML responses of one WARC; a corrupt file raises InputError(bad_warc).
+
+    A payload is read up to `max_payload_bytes` + 1 bytes, never whole: a longer one comes out cut
+    there (so `len(payload) > max_payload_bytes` tells the caller it is too large), and warcio
+    streams past the rest of the record. Reading stops with InputError(decompression_too_large)
+    once the records' declared lengths add up past the expansion budget of the file
+    (`jsonl_reader.ReadLimits.expanded_budget`): a WARC.gz bomb costs bounded time and memory.
+    """
+    import os
+
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
+    from sciloom.corpus.jsonl_reader import DECOMPRESSION_TOO_LARGE, ReadLimits
+
+    limits = ReadLimits.from_env()
+    if max_expansion_ratio is not None:
+        limits = ReadLimits(limits.max_document_bytes, max_expansion_ratio)
+    budget = limits.expanded_budget(os.path.getsize(path))
+    declared = 0
     with open(path, "rb") as fh:
         it = ArchiveIterator(fh, arc2warc=True)
         try:
             for record in it:
+                declared += max(0, record.length or 0)
+                if declared > budget:
+                    raise InputError(
+                        DECOMPRESSION_TOO_LARGE,
+                        f"records declare {declared} bytes by offset {it.get_record_offset()}, over the "
+                        f"{budget}-byte budget ({limits.max_expansion_ratio:g}x the file); the rest is not read",
+                        path=path,
+                    )
                 if record.rec_type != "response":
                     continue
                 http = record.http_headers
@@ -55,7 +81,8 @@ def iter_html_responses(path: str) -> Iterator[WarcResponse]:
                 identified = record.rec_headers.get_header("WARC-Identified-Payload-Type")
                 if not _is_html(content_type, identified):
                     continue
-                payload = record.content_stream().read()
+                stream = record.content_stream()
+                payload = stream.read() if max_payload_bytes is None else stream.read(max_payload_bytes + 1)
                 yield WarcResponse(
                     url=record.rec_headers.get_header("WARC-Target-URI"),
                     date=record.rec_headers.get_header("WARC-Date"),
