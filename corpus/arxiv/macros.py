@@ -132,8 +132,9 @@ def tokenize(text: str) -> list[str]:
 
 
 def join_tokens(tokens: list[str]) -> str:
-    """Tokens -> text; a space separates a control word from a letter that follows it.
+    """Tokens -> text; a space separates a control word from a following letter or `@`.
 
+    Without it `\\foo` + `bar` (or `\\fo@` + `x`) would be read back as one control word.
     Markers and empty tokens are left out (and do not separate). Vectorised: the first characters
     of all tokens form one string, in which a regex finds the few control words followed by a
     letter; a Python loop over every token took 10% of the extraction.
@@ -151,7 +152,8 @@ def join_tokens(tokens: list[str]) -> str:
     for m in GLUE_CANDIDATE.finditer(firsts):
         i = m.start()
         tok = tokens[i]
-        if tok[-1].isalpha() and tokens[i + 1][0].isalpha() and CONTROL_WORD.fullmatch(tok):
+        nxt = tokens[i + 1][0]
+        if (nxt == "@" or nxt.isalpha()) and CONTROL_WORD.fullmatch(tok):
             pieces.extend(tokens[pos : i + 1])
             pieces.append(" ")
             pos = i + 1
@@ -162,9 +164,9 @@ def join_tokens(tokens: list[str]) -> str:
 
 
 _first_char = itemgetter(0)
-# A backslash token followed by a token starting with a letter: `[^\W\d_]` is a superset of
-# `str.isalpha`, which the loop above then checks exactly.
-GLUE_CANDIDATE = re.compile(r"\\(?=[^\W\d_])")
+# A backslash token followed by a token starting with a letter or `@`: `[^\W\d_]` is a superset
+# of `str.isalpha`, which the loop above then checks exactly.
+GLUE_CANDIDATE = re.compile(r"\\(?=[^\W\d_]|@)")
 
 
 @dataclass
