@@ -50,6 +50,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N items of each benchmark")
     p.add_argument("--device", default=None, help="torch device (default cuda when available)")
     p.add_argument("--pot-timeout", type=float, default=5.0, help="seconds per PoT program")
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="PoT: where no OS sandbox (bubblewrap + seccomp) exists, run programs with Python-level "
+        "guards only instead of refusing (docs/sandbox.md)",
+    )
     p.add_argument("--out", default=None, help="results folder: <task>.jsonl per task, summary.json")
     p.add_argument(
         "--completions",
@@ -114,6 +120,7 @@ def run_completions(args: argparse.Namespace) -> int:
         mode=args.mode,
         out_dir=args.out,
         pot_timeout_s=args.pot_timeout,
+        unsafe_no_sandbox=args.unsafe_no_sandbox,
     )
     print(json.dumps(summary) if args.json else format_summary([summary]))
     return 0
@@ -150,6 +157,7 @@ def run_generation(args: argparse.Namespace) -> int:
         limit=args.limit,
         benchmark_files={tasks[0]: args.benchmark_file} if args.benchmark_file else {},
         pot_timeout_s=args.pot_timeout,
+        unsafe_no_sandbox=args.unsafe_no_sandbox,
         device=args.device,
     )
     summaries = run_eval(args.checkpoint, config, args.out, progress=_progress_printer())

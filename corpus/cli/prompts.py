@@ -36,6 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         k.add_argument("--variants", type=int, default=1, help="fobar/sv: masked-number variants per problem")
         k.add_argument("--timeout", type=float, default=5.0, help="sandbox time limit per program (s)")
         k.add_argument("--memory-mb", type=int, default=512, help="sandbox memory limit per program (MiB)")
+        k.add_argument(
+            "--unsafe-no-sandbox",
+            action="store_true",
+            help="pot/work/ingest: where no OS sandbox (bubblewrap + seccomp) exists, run programs with "
+            "Python-level guards only instead of refusing (docs/sandbox.md)",
+        )
         k.add_argument("--format", default="auto", help="ingest: metamathqa, mathinstruct, prm800k or auto")
         k.add_argument(
             "--completion-field", default="completion", help="rft: field holding the sampled completion(s)"
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             timeout_s=args.timeout,
             memory_mb=args.memory_mb,
             ingest_format=args.format,
+            unsafe_no_sandbox=args.unsafe_no_sandbox,
         )
         files = resolve_inputs(args.inputs, accept=is_problem_file)
     manifest = run_prompts_stage(

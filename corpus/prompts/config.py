@@ -35,6 +35,9 @@ class PromptsConfig:
     timeout_s: float = 5.0  # sandbox wall-clock limit per program (seconds)
     memory_mb: int = 512  # sandbox address-space limit per program (MiB)
     parallel: int = 4  # programs run at once (each waits on its own child process)
+    # run programs with Python guards only where no OS sandbox (bubblewrap + seccomp) exists;
+    # False refuses instead (docs/sandbox.md). The sandbox is used whenever it is there.
+    unsafe_no_sandbox: bool = False
     ingest_format: str = "auto"  # metamathqa, mathinstruct, prm800k, or detect from fields
     # rft: field names of the sampled-completions JSONL (question, completion, reference answer)
     rft_question_field: str = "question"

@@ -1,9 +1,10 @@
 """Run the programs of a batch of records in the sandbox, several at a time.
 
 Every program a `<work>` trace or a PoT record shows is executed by `sciloom.corpus.sandbox`
-(a child interpreter with time, memory, process and file limits). Each run costs a process
-start (~30 ms), so a batch runs on a few threads, each waiting on its own child; results come
-back in input order, so the output does not depend on the thread count.
+(a fresh interpreter in a bubblewrap sandbox with seccomp, time, memory, process and file
+limits; docs/sandbox.md). Each run costs a sandbox start (~40 ms), so a batch runs on a few
+threads, each waiting on its own child; results come back in input order, so the output does
+not depend on the thread count. Without an OS sandbox nothing runs unless `unsafe_no_sandbox`.
 
 A run that fails is a drop reason `program_<sandbox reason>` (`program_timeout`,
 `program_forbidden_import`, ...), so the manifest says why each record was refused.
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 
 from sciloom.corpus.sandbox import SandboxResult, run_python
 
+# The prompt kinds whose formatters execute programs (ingest: MathInstruct's PoT rows).
+EXECUTING_KINDS = ("pot", "work", "ingest")
+
 # Drop reasons shared by the executing formatters.
 ANSWER_MISMATCH = "answer_mismatch"
 NO_OUTPUT = "program_no_output"
@@ -29,13 +33,19 @@ class ExecutionLimits:
     timeout_s: float = 5.0
     memory_mb: int = 512
     parallel: int = 4
+    unsafe_no_sandbox: bool = False  # allow Python guards only where there is no OS sandbox
 
 
 def run_programs(codes: Sequence[str], limits: ExecutionLimits) -> list[SandboxResult]:
     """Run each program in its own sandbox; results in the order of `codes`."""
 
     def one(code: str) -> SandboxResult:
-        return run_python(code, timeout_s=limits.timeout_s, memory_mb=limits.memory_mb)
+        return run_python(
+            code,
+            timeout_s=limits.timeout_s,
+            memory_mb=limits.memory_mb,
+            unsafe_no_sandbox=limits.unsafe_no_sandbox,
+        )
 
     if limits.parallel <= 1 or len(codes) <= 1:
         return [one(c) for c in codes]

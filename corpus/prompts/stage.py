@@ -26,10 +26,11 @@ from sciloom.corpus.errors import InputError, UsageError
 from sciloom.corpus.jsonl_reader import iter_jsonl_values
 from sciloom.corpus.prompts.arithmetic import ArithmeticGenerator
 from sciloom.corpus.prompts.config import KINDS, PromptsConfig
-from sciloom.corpus.prompts.execution import ExecutionLimits, run_programs
+from sciloom.corpus.prompts.execution import EXECUTING_KINDS, ExecutionLimits, run_programs
 from sciloom.corpus.prompts.formatting import Draft, FormatError, Formatter
 from sciloom.corpus.prompts.problems import parse_problem
 from sciloom.corpus.record import make_document, provenance_of, source_of
+from sciloom.corpus.sandbox import sandbox_isolation
 from sciloom.corpus.shards import quarantine_problem
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.corpus.step import SciloomReader, SciloomStep
@@ -140,7 +141,9 @@ class PromptStep(SciloomStep):
         self.kind = kind
         self.config = config
         self.seed = seed
-        self.limits = ExecutionLimits(config.timeout_s, config.memory_mb, config.parallel)
+        self.limits = ExecutionLimits(
+            config.timeout_s, config.memory_mb, config.parallel, config.unsafe_no_sandbox
+        )
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
         formatter = make_formatter(self.kind, self.config, self.seed)
@@ -278,7 +281,13 @@ def run_prompts_stage(
         reader = ProblemReader(inputs, source)
         steps = [PromptStep(kind, config, run.seed)]
 
+    # refused here, before any work, when programs would run without an OS sandbox
+    sandbox = (
+        sandbox_isolation(unsafe_no_sandbox=config.unsafe_no_sandbox) if kind in EXECUTING_KINDS else None
+    )
+
     def extra(_: StageManifest) -> dict:
-        return {"prompts": {"kind": kind, "source": source, "config": asdict(config)}}
+        prompts = {"kind": kind, "source": source, "config": asdict(config)}
+        return {"prompts": prompts | ({"sandbox": sandbox} if sandbox else {})}
 
     return run_stage(run, reader, steps, extra=extra)

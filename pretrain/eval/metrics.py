@@ -47,11 +47,12 @@ def score_item(
     pot_timeout_s: float = 5.0,
     runs: Sequence[ProgramRun] | None = None,
     extra: dict | None = None,
+    unsafe_no_sandbox: bool = False,
 ) -> dict:
     """The results record of one item. PoT completions are executed in the sandbox (or their
     `runs` are given, see `score_items`); `extra` (subject, level) is copied into the record."""
     if mode == POT and runs is None:
-        runs = run_programs(completions, timeout_s=pot_timeout_s)
+        runs = run_programs(completions, timeout_s=pot_timeout_s, unsafe_no_sandbox=unsafe_no_sandbox)
     samples = []
     for i, completion in enumerate(completions):
         sample: dict = {"completion": completion}
@@ -86,12 +87,13 @@ def score_items(
     *,
     mode: str = "cot",
     pot_timeout_s: float = 5.0,
+    unsafe_no_sandbox: bool = False,
 ) -> list[dict]:
     """Records for (item, completions) pairs; PoT programs of all of them run concurrently."""
     runs_by_entry: list[Sequence[ProgramRun] | None] = [None] * len(entries)
     if mode == POT:
         flat = [c for _, completions in entries for c in completions]
-        runs = iter(run_programs(flat, timeout_s=pot_timeout_s))
+        runs = iter(run_programs(flat, timeout_s=pot_timeout_s, unsafe_no_sandbox=unsafe_no_sandbox))
         runs_by_entry = [[next(runs) for _ in completions] for _, completions in entries]
     return [
         score_item(

@@ -3,7 +3,9 @@
 The PoT prompts end inside a ```python fence, so the completion is the program up to the closing
 fence; a completion that opens its own fence is also understood. The answer is the last non-empty
 line the program prints (PoT, Chen et al. 2022; MAmmoTH's `print(...)` convention). The program
-runs in `sciloom.corpus.sandbox` exactly as the mix runs `<work>` programs.
+runs in `sciloom.corpus.sandbox` exactly as the prompt stages run `<work>` programs: in a
+bubblewrap + seccomp sandbox, or, with `unsafe_no_sandbox` on a machine without one, under the
+Python guards only (docs/sandbox.md).
 """
 
 from __future__ import annotations
@@ -37,12 +39,14 @@ def program_from_completion(completion: str) -> str:
     return completion.split("```", 1)[0].strip("\n")
 
 
-def run_program(completion: str, *, timeout_s: float = 5.0, memory_mb: int = 1024) -> ProgramRun:
+def run_program(
+    completion: str, *, timeout_s: float = 5.0, memory_mb: int = 1024, unsafe_no_sandbox: bool = False
+) -> ProgramRun:
     """Run the program of a PoT completion in the sandbox and take its last printed line."""
     code = program_from_completion(completion)
     if not code.strip():
         return ProgramRun(answer=None, stdout="", error="empty_program")
-    result = run_python(code, timeout_s=timeout_s, memory_mb=memory_mb)
+    result = run_python(code, timeout_s=timeout_s, memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox)
     if not result.ok:
         return ProgramRun(answer=None, stdout=result.stdout[-2000:], error=result.reason)
     lines = [line.strip() for line in result.stdout.splitlines() if line.strip()]
@@ -50,12 +54,23 @@ def run_program(completion: str, *, timeout_s: float = 5.0, memory_mb: int = 102
 
 
 def run_programs(
-    completions: Sequence[str], *, timeout_s: float = 5.0, memory_mb: int = 1024, workers: int | None = None
+    completions: Sequence[str],
+    *,
+    timeout_s: float = 5.0,
+    memory_mb: int = 1024,
+    workers: int | None = None,
+    unsafe_no_sandbox: bool = False,
 ) -> list[ProgramRun]:
     """`run_program` for many completions at once, in order; each runs in its own sandbox process,
     so threads only wait (default: one per CPU core, at most 8)."""
     workers = workers or min(8, os.cpu_count() or 1)
+
+    def one(completion: str) -> ProgramRun:
+        return run_program(
+            completion, timeout_s=timeout_s, memory_mb=memory_mb, unsafe_no_sandbox=unsafe_no_sandbox
+        )
+
     if workers <= 1 or len(completions) <= 1:
-        return [run_program(c, timeout_s=timeout_s, memory_mb=memory_mb) for c in completions]
+        return [one(c) for c in completions]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda c: run_program(c, timeout_s=timeout_s, memory_mb=memory_mb), completions))
+        return list(pool.map(one, completions))

@@ -49,6 +49,9 @@ class EvalConfig:
     """task -> test file, overriding `benchmarks.default_benchmark_source`"""
     pot_timeout_s: float = 5.0
     """wall-clock limit per PoT program (sandbox)"""
+    unsafe_no_sandbox: bool = False
+    """PoT: where no OS sandbox (bubblewrap + seccomp) exists, run programs under the Python guards
+    only instead of refusing (docs/sandbox.md)"""
     device: str | None = None
     """torch device; None = cuda when available, else cpu"""
 
@@ -99,6 +102,7 @@ def run_eval(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _check_resume_config(out, checkpoint, config)
+    sandbox = _sandbox(config.mode, config.unsafe_no_sandbox)  # refuses before the model loads
     if generator is None:
         generator = Generator(checkpoint, device=config.device)
     summaries = {}
@@ -113,8 +117,8 @@ def run_eval(
         _evaluate_items(generator, task, todo, config, results_path, progress, total=len(items))
         records = read_results(results_path)
         wanted = {item.id for item in items}
-        summaries[task] = summarize(
-            [r for r in records.values() if r["id"] in wanted], task, mode=config.mode
+        summaries[task] = (
+            summarize([r for r in records.values() if r["id"] in wanted], task, mode=config.mode) | sandbox
         )
     _write_summary(out, summaries)
     return summaries
@@ -133,7 +137,11 @@ def _evaluate_items(generator, task, items, config, results_path, progress, tota
             sampling = _reseeded(config.sampling, done + start)
             completions = generator.generate(prompts, sampling, stop)
             records = score_items(
-                task, list(zip(batch, completions)), mode=config.mode, pot_timeout_s=config.pot_timeout_s
+                task,
+                list(zip(batch, completions)),
+                mode=config.mode,
+                pot_timeout_s=config.pot_timeout_s,
+                unsafe_no_sandbox=config.unsafe_no_sandbox,
             )
             for record in records:
                 fh.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -187,6 +195,16 @@ def _check_resume_config(out: Path, checkpoint, config: EvalConfig) -> None:
     path.write_text(json.dumps(saved, indent=2) + "\n")
 
 
+def _sandbox(mode: str, unsafe_no_sandbox: bool) -> dict:
+    """{"sandbox": isolation} for PoT summaries (programs run), {} for CoT; refuses without a sandbox
+    unless `unsafe_no_sandbox`."""
+    if mode != "pot":
+        return {}
+    from sciloom.corpus.sandbox import sandbox_isolation
+
+    return {"sandbox": sandbox_isolation(unsafe_no_sandbox=unsafe_no_sandbox)}
+
+
 def _write_summary(out: Path, summaries: dict[str, dict]) -> None:
     path = out / SUMMARY_NAME
     existing = json.loads(path.read_text()) if path.is_file() else {}
@@ -227,6 +245,7 @@ def score_completions(
     mode: str = "cot",
     out_dir: str | os.PathLike | None = None,
     pot_timeout_s: float = 5.0,
+    unsafe_no_sandbox: bool = False,
 ) -> dict:
     """Score recorded completions of `task`; returns the summary (and writes OUT/ when given).
 
@@ -243,10 +262,15 @@ def score_completions(
             f"{completions_path}: {len(unknown)} ids are not in the {task} benchmark (first: {unknown[0]!r}); "
             "ids are the item's unique_id, else its 0-based line number"
         )
+    sandbox = _sandbox(mode, unsafe_no_sandbox)
     records = score_items(
-        task, [(items[i], samples) for i, samples in grouped.items()], mode=mode, pot_timeout_s=pot_timeout_s
+        task,
+        [(items[i], samples) for i, samples in grouped.items()],
+        mode=mode,
+        pot_timeout_s=pot_timeout_s,
+        unsafe_no_sandbox=unsafe_no_sandbox,
     )
-    summary = summarize(records, task, mode=mode)
+    summary = summarize(records, task, mode=mode) | sandbox
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
