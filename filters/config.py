@@ -202,7 +202,7 @@ class DecontamConfig:
     when it has at least this many tokens (MATH-500's shortest: "Evaluate $\\log_264$.", 3) ..."""
     containment_min_chars: int = 12
     """... and at least this many characters in them: "What is 2+2?" (9) is a phrase of ordinary
-    text; 4 of the 5000 MATH test problems are left unmatched (docs/filters.md lists them)."""
+    text; 3 of the 5000 MATH test problems are left unmatched (docs/filters.md lists them)."""
     audit_ngram: int = 30
     """A longer n-gram whose hits are counted for audit only (Llemma analysed 30-grams)."""
     action: str = "drop"

@@ -89,17 +89,18 @@ def split_command_digits(texts: list[str]) -> list[str]:
 
 
 def fold_tokens(
-    hashes: np.ndarray, offsets: np.ndarray, letters: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """`(hashes, offsets, letters)` of `normalize.token_hashes(_and_letters)` with the variants
-    above dropped or renamed; offsets are recomputed so document i still owns its own tokens."""
+    hashes: np.ndarray, offsets: np.ndarray, *per_token: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """`(hashes, offsets)` of `normalize.token_hashes` with the variants above dropped or renamed,
+    offsets recomputed so document i still owns its own tokens, and each array of `per_token`
+    (letters, sizes) filtered alike."""
     if len(hashes) == 0:
-        return hashes, offsets, letters
+        return hashes, offsets, list(per_token)
     pos = np.searchsorted(_KEYS, hashes)
     pos[pos == len(_KEYS)] = 0
     special = _KEYS[pos] == hashes
     if not special.any():
-        return hashes, offsets, letters
+        return hashes, offsets, list(per_token)
     target = _TARGETS[pos[special]]
     hashes = hashes.copy()
     hashes[special] = target
@@ -107,7 +108,7 @@ def fold_tokens(
     keep[np.flatnonzero(special)[target == _DROP]] = False
     kept_before = np.concatenate(([0], np.cumsum(keep)))
     new_offsets = kept_before[offsets].astype(np.int64)
-    return hashes[keep], new_offsets, None if letters is None else letters[keep]
+    return hashes[keep], new_offsets, [a[keep] for a in per_token]
 
 
 def folded_tokens(text: str) -> list[str]:

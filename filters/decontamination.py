@@ -38,7 +38,14 @@ from sciloom.filters.config import DecontamConfig
 from sciloom.filters.decontam_fold import fold_tokens, folded_tokens, split_command_digits
 from sciloom.filters.exact_dedup import split_paragraphs
 from sciloom.filters.langid import matches
-from sciloom.filters.normalize import ngram_hashes, token_hashes, token_hashes_and_letters
+from sciloom.filters.normalize import (
+    COMBINE,
+    ngram_hashes,
+    splitmix64,
+    token_hashes,
+    token_hashes_and_letters,
+    token_hashes_and_sizes,
+)
 from sciloom.manifests.schema import StageManifest
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,7 @@ NORMALISATION = (
     "punctuation folded, digits kept) folded by decontam_fold.py (LaTeX spacing, sizing, \\dfrac)"
 )
 MIN_WORD_TOKENS = 4
+MIN_WORD_BYTES = 3  # a word, not a variable: `ax^3 + bx^2 + cx + d = 0` is a formula of any page
 BATCH_DOCS = 256
 
 
@@ -70,6 +78,15 @@ class Match(NamedTuple):
     """Those of `items` found by whole-question containment (the others by n-grams)."""
 
 
+def window_hashes(hashes: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:
+    """The k-gram hash (as `normalize.ngram_hashes` computes it) of the tokens at each of `starts`."""
+    acc = np.zeros(len(starts), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for i in range(k):
+            acc += hashes[starts + i] * COMBINE[i]
+    return splitmix64(acc)
+
+
 class NgramIndex:
     """Sorted 64-bit n-gram hashes of the benchmark items, each with its item and kind.
 
@@ -80,8 +97,9 @@ class NgramIndex:
       ("... to find the total number of students", "there are 60 seconds in a minute and 60
       minutes in an hour") recur in unrelated problems (on GSM8K train, every solution-only hit
       against GSM8K/MATH test was such a sentence), while a copied solution shares most of them;
-      an n-gram needs `MIN_WORD_TOKENS` tokens with a letter: pure arithmetic (`12 * 2 = 24 ...`)
-      is shared by countless unrelated problems;
+      an n-gram needs `MIN_WORD_TOKENS` words (a letter and `MIN_WORD_BYTES` bytes): pure
+      arithmetic (`12 * 2 = 24 ...`) and bare formulas (`ax^3 + bx^2 + cx + d = 0`) are shared by
+      countless unrelated problems and pages;
     - (`containment`) its folded tokens contain the item's whole folded question, for a question
       that has no such n-gram (shorter than n tokens: 430 of the 5000 MATH test problems, or all
       formula: "Evaluate $531^2 - 2\\cdot 531\\cdot 530 + 530^2$."), when the question has at
@@ -124,10 +142,24 @@ class NgramIndex:
                 by_len.setdefault(k, []).append(i)
             else:
                 self.unmatchable.append(i)
-        for k, group in sorted(by_len.items()):
-            grams, owner, _, _ = self._grams([items[i].question for i in group], group, k, CONTAINED, 0)
-            parts.append((grams, owner, np.full(len(grams), CONTAINED, dtype=np.int8)))
-            self.short_lengths.append(k)
+        # Whole questions: one window hash each; documents are only hashed at the positions
+        # where a whole question's first two tokens start (`_contained`), not once per length.
+        whole = sorted(i for group in by_len.values() for i in group)
+        self.short_lengths = sorted(by_len)
+        self.prefixes = np.zeros(0, dtype=np.uint64)
+        if whole:
+            texts = split_command_digits([items[i].question for i in whole])
+            hashes, offsets, _ = fold_tokens(*token_hashes(texts))
+            starts = offsets[:-1]
+            lengths = np.diff(offsets)
+            wh = np.zeros(len(whole), dtype=np.uint64)
+            for k in self.short_lengths:
+                sel = lengths == k
+                wh[sel] = window_hashes(hashes, starts[sel], k)
+            parts.append(
+                (wh, np.asarray(whole, dtype=np.int64), np.full(len(whole), CONTAINED, dtype=np.int8))
+            )
+            self.prefixes = np.unique(window_hashes(hashes, starts, 2))
         grams = np.concatenate([p[0] for p in parts])
         owner = np.concatenate([p[1] for p in parts])
         kind = np.concatenate([p[2] for p in parts])
@@ -139,27 +171,31 @@ class NgramIndex:
 
     @classmethod
     def _grams(
-        cls, texts: list[str], owners: list[int], n: int, kind: int, min_letters: int = MIN_WORD_TOKENS
+        cls, texts: list[str], owners: list[int], n: int, kind: int, min_words: int = MIN_WORD_TOKENS
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(n-gram hashes, owning item, kind) of `texts`, n-grams with fewer than `min_letters`
+        """(n-gram hashes, owning item, kind) of `texts`, n-grams with fewer than `min_words`
         tokens with a letter left out; then each text's number of folded tokens."""
         chunk = 2048  # bounded memory: the arrays are per byte of text
         if len(texts) > chunk:
             parts = [
-                cls._grams(texts[i : i + chunk], owners[i : i + chunk], n, kind, min_letters)
+                cls._grams(texts[i : i + chunk], owners[i : i + chunk], n, kind, min_words)
                 for i in range(0, len(texts), chunk)
             ]
             return tuple(np.concatenate([p[j] for p in parts]) for j in range(4))  # type: ignore[return-value]
-        hashes, offsets, letters = fold_tokens(*token_hashes_and_letters(split_command_digits(texts)))
+        texts = split_command_digits(texts)
+        hashes, offsets, letters = token_hashes_and_letters(texts)
+        _, _, sizes = token_hashes_and_sizes(texts)
+        hashes, offsets, (letters, sizes) = fold_tokens(hashes, offsets, letters, sizes)
+        words = letters & (sizes >= MIN_WORD_BYTES)
         grams, goff = ngram_hashes(hashes, offsets, n, short=False)
         owner = np.repeat(np.asarray(owners, dtype=np.int64), np.diff(goff))
         # Tokens with a letter per n-gram window (running sum over the windows' start positions,
         # which are exactly the starts `ngram_hashes` keeps when `short` is off).
-        csum = np.concatenate(([0], np.cumsum(letters)))
+        csum = np.concatenate(([0], np.cumsum(words)))
         m = len(hashes)
         doc_end = np.repeat(offsets[1:], np.diff(offsets))
         starts = np.flatnonzero(np.arange(m) + n <= doc_end)
-        keep = (csum[starts + n] - csum[starts]) >= min(min_letters, n)
+        keep = (csum[starts + n] - csum[starts]) >= min(min_words, n)
         return (
             grams[keep],
             owner[keep],
@@ -169,6 +205,25 @@ class NgramIndex:
 
     def __len__(self) -> int:
         return len(self.keys)
+
+    def _contained(self, hashes: np.ndarray, offsets: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(window hashes, their document) at the positions where a whole question could start:
+        its first two tokens are there (a few percent of positions), for each question length."""
+        if len(self.prefixes) == 0 or len(hashes) < 2:
+            return []
+        doc_end = np.repeat(offsets[1:], np.diff(offsets))
+        doc_of = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+        starts = np.flatnonzero(np.arange(len(hashes)) + 2 <= doc_end)
+        bigrams = window_hashes(hashes, starts, 2)
+        pos = np.searchsorted(self.prefixes, bigrams)
+        pos[pos == len(self.prefixes)] = 0
+        starts = starts[self.prefixes[pos] == bigrams]
+        out = []
+        for k in self.short_lengths:
+            s = starts[starts + k <= doc_end[starts]]
+            if len(s):
+                out.append((window_hashes(hashes, s, k), doc_of[s]))
+        return out
 
     def lookup(self, text: str) -> Match:
         """The items `text` contains (see `Match`)."""
@@ -181,8 +236,10 @@ class NgramIndex:
             return out
         hashes, offsets, _ = fold_tokens(*token_hashes(split_command_digits(texts)))
         docs, positions = [], []
-        for k in sorted({self.n, *self.short_lengths}):
-            grams, goff = ngram_hashes(hashes, offsets, k, short=False)
+        grams, goff = ngram_hashes(hashes, offsets, self.n, short=False)
+        queries = [(grams, np.repeat(np.arange(len(texts)), np.diff(goff)))]
+        queries += self._contained(hashes, offsets)
+        for grams, doc_of in queries:
             if len(grams) == 0:
                 continue
             lo = np.searchsorted(self.keys, grams, "left")
@@ -190,7 +247,7 @@ class NgramIndex:
             found[found] = self.keys[lo[found]] == grams[found]
             if not found.any():
                 continue
-            doc_of = np.repeat(np.arange(len(texts)), np.diff(goff))[found]
+            doc_of = doc_of[found]
             lo = lo[found]
             hi = np.searchsorted(self.keys, grams[found], "right")
             counts = hi - lo

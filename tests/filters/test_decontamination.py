@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from conftest import write_jsonl
+from jsonl_rows import write_jsonl
 
 from sciloom.corpus.cli.main import main
 from sciloom.corpus.shards import read_documents, shard_files
