@@ -243,6 +243,12 @@ class Build:
         name = f"prompts-{src.name}"
         files = resolve_inputs([str(self.recipe.resolve(p)) for p in src.paths]) if src.paths else []
         run = self.stage_run(name, [])
+        if src.kind == "synth":  # model-generated prompt data: an ordinary prompt stage folder
+            from sciloom.corpus.synth.stage import run_synth_stage, with_cache_under
+
+            options = with_cache_under(src.options, self.recipe.base_dir)  # relative to the recipe
+            self._run(name, lambda: run_synth_stage(src.synth_kind, files, options, run, source=src.name))
+            return run.out_dir
         self._run(name, lambda: run_prompts_stage(src.prompt_kind, files, src.options, run, source=src.name))
         return run.out_dir
 

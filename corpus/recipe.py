@@ -34,8 +34,10 @@ SOURCE_KINDS: dict[str, str] = {
     "web": "sciloom.corpus.web.config:WebConfig",
     "jsonl": "",  # already-extracted documents (Parquet or JSONL with id/text)
     "prompts": "sciloom.corpus.prompts.config:PromptsConfig",
+    "synth": "sciloom.corpus.synth.config:SynthConfig",  # model-generated prompt data (docs/synth.md)
 }
 PROMPT_KINDS = ("cot", "pot", "work", "fobar", "sv", "rft", "ingest", "arith")
+SYNTH_KINDS = ("rft", "rephrase", "sv", "fobar", "augment", "evol", "opro")  # = synth.config.KINDS
 
 SECTIONS: dict[str, str] = {
     "filters": "sciloom.filters.config:FilterConfig",
@@ -75,6 +77,8 @@ class SourceSection:
     """Files, folders or globs, relative to the recipe file."""
     prompt_kind: str | None = None
     """For kind = "prompts": cot | pot | work | fobar | sv | rft | ingest | arith."""
+    synth_kind: str | None = None
+    """For kind = "synth": rft | rephrase | sv | fobar | augment | evol | opro (docs/synth.md)."""
     options: Any = None
     """The kind's own config (table [sources.options]), validated by its dataclass."""
 
@@ -87,12 +91,16 @@ class SourceSection:
             raise RecipeError(
                 f"sources.{self.name}.prompt_kind: {self.prompt_kind!r} is not one of {', '.join(PROMPT_KINDS)}"
             )
+        if self.kind == "synth" and self.synth_kind not in SYNTH_KINDS:
+            raise RecipeError(
+                f"sources.{self.name}.synth_kind: {self.synth_kind!r} is not one of {', '.join(SYNTH_KINDS)}"
+            )
         if not self.name.replace("_", "").replace("-", "").isalnum():
             raise RecipeError(f"sources.name: {self.name!r} must be letters, digits, '_' or '-'")
 
     @property
     def is_prompt_data(self) -> bool:
-        return self.kind == "prompts"
+        return self.kind in ("prompts", "synth")
 
 
 @dataclass

@@ -268,3 +268,14 @@ def run_synth_stage(
     return run_stage(
         run, reader, steps, extra=lambda _: synth_extra(kind, config, Path(run.out_dir), run.seed)
     )
+
+
+def with_cache_under(config: SynthConfig, base_dir: Path) -> SynthConfig:
+    """The config with relative cache folders resolved against `base_dir` (a recipe's folder)."""
+
+    def fix(b):
+        if b is None or b.cache_dir is None or Path(b.cache_dir).is_absolute():
+            return b
+        return replace(b, cache_dir=str(Path(base_dir) / b.cache_dir))
+
+    return replace(config, backend=fix(config.backend), optimizer=fix(config.optimizer))

@@ -42,9 +42,9 @@ class HFBackend(Backend):
         # all samples of a request are generated together (num_return_sequences), so group the
         # requests that lack any sample by their sampling settings
         wanted = sorted({j.request for j in jobs})
-        groups: dict[tuple, list[int]] = {}
+        groups: dict[object, list[int]] = {}
         for i in wanted:
-            groups.setdefault(tuple(sorted(requests[i].sampling.params().items(), key=str)), []).append(i)
+            groups.setdefault(requests[i].sampling, []).append(i)
         texts: dict[tuple[int, int], str] = {}
         for members in groups.values():
             s = requests[members[0]].sampling
