@@ -7,9 +7,16 @@ Stage order (FIELD-NOTES 6 for the filter order):
     dedup              exact, then MinHash near-duplicates     ([dedup])
     decontam           benchmark test-set overlap              ([decontam])
     prompts-<source>   per prompt source (<work> traces, CoT, PoT, FOBAR, arithmetic, ...)
+    decontam-<source>  the same decontamination, on that prompt source's output
     tokenizer          train (or extend) the SentencePiece model on the corpus and prompts
     mix                weights/epochs per source, prompts interleaved, shuffled by seed
     tokenize           one Megatron .bin/.idx per source + the blend
+
+Every stage output that feeds the mix passes a decontam stage: the corpus chain through
+`decontam`, every other feed (prompt data ingested or generated, whatever its kind) through its own
+`decontam-<source>` (`Build.decontaminated`), so a prompt row that copies a test question is
+dropped before the mix, and the hits are reported per source. Prompt data made from training
+splits (GSM8K train) is not test data and is only hit where it repeats a test item.
 
 Each stage is the same entry function its CLI subcommand calls, so `sciloom build` and the
 per-stage commands give the same folders. A rerun of the same recipe resumes (finished tasks are
@@ -106,9 +113,16 @@ def remove_old_build(out_dir: Path) -> None:
 def planned_stages(recipe: Recipe) -> list[str]:
     names = [f"extract-{s.name}" for s in recipe.sources if not s.is_prompt_data]
     names += [n for n in ("filter", "dedup", "decontam") if recipe.enabled[_section_of(n)]]
-    names += [f"prompts-{s.name}" for s in recipe.sources if s.is_prompt_data]
+    for s in recipe.sources:
+        if s.is_prompt_data:
+            names += [f"prompts-{s.name}", *_feed_decontam(recipe, s.name)]
     names += ["tokenizer", "mix", "tokenize"]
     return names
+
+
+def _feed_decontam(recipe: Recipe, source: str) -> list[str]:
+    """The decontam stage of a mix feed other than the corpus chain (none when disabled)."""
+    return [f"decontam-{source}"] if recipe.enabled["decontam"] else []
 
 
 def _section_of(stage: str) -> str:
@@ -179,10 +193,16 @@ class Build:
         for stage in ("filter", "dedup", "decontam"):
             if recipe.enabled[_section_of(stage)]:
                 current = [self.filter_stage(stage, current)]
-        prompt_dirs = {src.name: self.prompts(src) for src in recipe.sources if src.is_prompt_data}
+        # every feed of the mix is decontaminated (the corpus chain above, the rest here)
+        prompt_dirs = {
+            src.name: self.decontaminated(src.name, self.prompts(src))
+            for src in recipe.sources
+            if src.is_prompt_data
+        }
         tokenizer_model = self.train_tokenizer(current + list(prompt_dirs.values()))
         mix_dir = self.mix(current, prompt_dirs, tokenizer_model)
         tokenize_manifest = self.tokenize(mix_dir, tokenizer_model)
+        decontam = self._decontam_summary()
         build = BuildManifest(
             recipe=recipe.to_dict(),
             recipe_hash=recipe.hash,
@@ -198,10 +218,29 @@ class Build:
                 **tokenize_manifest.extra.get("tokenize", {}),
                 "blend": tokenize_manifest.extra.get("blend")
                 or read_manifest_dict(mix_dir).get("extra", {}).get("blend"),
+                **({"decontamination": decontam} if decontam else {}),
             },
         )
         write_manifest(self.out_dir, build)
         return build
+
+    def _decontam_summary(self) -> dict[str, dict[str, int]]:
+        """Per source, over every decontam stage of the build: documents in, hit, dropped, masked."""
+        out: dict[str, dict[str, int]] = {}
+        for stage in self.stages:
+            if stage["name"] != "decontam" and not stage["name"].startswith("decontam-"):
+                continue
+            m = read_manifest_dict(self.out_dir / stage["dir"])
+            hits = (m.get("extra") or {}).get("decontam", {}).get("hits_by_source", {})
+            for source, counts in (m.get("sources") or {}).items():
+                row = out.setdefault(
+                    source,
+                    {"stage": stage["dir"], "documents": 0, "documents_hit": 0, "dropped": 0, "masked": 0},
+                )
+                row["documents"] += int(counts["docs"]["in"])
+                for key in ("documents_hit", "dropped", "masked"):
+                    row[key] += int((hits.get(source) or {}).get(key, 0))
+        return dict(sorted(out.items()))
 
     def extract(self, src) -> Path:
         name = f"extract-{src.name}"
@@ -250,6 +289,20 @@ class Build:
             self._run(name, lambda: run_synth_stage(src.synth_kind, files, options, run, source=src.name))
             return run.out_dir
         self._run(name, lambda: run_prompts_stage(src.prompt_kind, files, src.options, run, source=src.name))
+        return run.out_dir
+
+    def decontaminated(self, source: str, folder: Path) -> Path:
+        """`folder` (the output of a stage feeding the mix) after its `decontam-<source>` stage."""
+        stages = _feed_decontam(self.recipe, source)
+        if not stages:
+            return folder
+        from sciloom.filters.stage import run_decontam_stage
+
+        name = stages[0]
+        files = [str(f) for f in shard_files(folder)]
+        run = self.stage_run(name, [folder])
+        config = self.recipe.sections["decontam"]
+        self._run(name, lambda: run_decontam_stage(files, config, run))
         return run.out_dir
 
     def train_tokenizer(self, inputs: list[Path]) -> Path:

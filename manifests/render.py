@@ -182,6 +182,18 @@ def render_show(data: dict[str, Any], console: Console | None = None) -> None:
         outputs = b.get("outputs") or {}
         if outputs.get("tokenizer_sha256"):
             console.print(f"tokenizer {outputs.get('tokenizer')}  sha256 {outputs['tokenizer_sha256'][:16]}")
+        decontam = outputs.get("decontamination") or {}
+        if decontam:
+            t = Table(title="decontamination per source (every feed of the mix)")
+            for col in ("source", "stage", "documents", "hit", "dropped", "masked"):
+                t.add_column(col, justify="left" if col in ("source", "stage") else "right")
+            for name, v in decontam.items():
+                t.add_row(
+                    name,
+                    str(v.get("stage", "")),
+                    *(str(v.get(k, 0)) for k in ("documents", "documents_hit", "dropped", "masked")),
+                )
+            console.print(t)
         versions = b.get("versions") or {}
         console.print("versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
 
@@ -241,9 +253,21 @@ def _render_known_extras(stage: str, extra: dict[str, Any], console: Console) ->
             f"{decontam.get('documents_dropped', 0)} dropped, {decontam.get('documents_masked', 0)} masked "
             f"({decontam.get('ngram')}-grams; {decontam.get('audit_documents', 0)} with {decontam.get('audit_ngram')}-gram overlap)"
         )
+        by_source = decontam.get("hits_by_source") or {}
+        if by_source:
+            t = Table(title=f"{stage}: decontamination hits per source")
+            for col in ("source", "documents hit", "dropped", "masked"):
+                t.add_column(col, justify="left" if col == "source" else "right")
+            for name, v in sorted(by_source.items()):
+                t.add_row(
+                    name, str(v.get("documents_hit", 0)), str(v.get("dropped", 0)), str(v.get("masked", 0))
+                )
+            console.print(t)
         for hit in decontam["hits"][:20]:
-            console.print(f"  {hit.get('item')}: {', '.join(map(str, hit.get('docs', [])[:5]))}")
+            kind = f" ({hit['kind']})" if hit.get("kind") else ""
+            console.print(f"  {hit.get('item')}{kind}: {', '.join(map(str, hit.get('docs', [])[:5]))}")
         shown.add("decontam")
+    shown |= _render_synth(stage, extra, console)
     tokenize = extra.get("tokenize")
     if isinstance(tokenize, dict) and tokenize.get("tokenizer_sha256"):
         console.print(
@@ -251,6 +275,40 @@ def _render_known_extras(stage: str, extra: dict[str, Any], console: Console) ->
             f"dtype {tokenize.get('dtype')}  tokens {int(tokenize.get('tokens', 0)):,}  documents {tokenize.get('documents')}"
         )
         shown.add("tokenize")
+    return shown
+
+
+def _render_synth(stage: str, extra: dict[str, Any], console: Console) -> set[str]:
+    """Model-generated data (`sciloom synth`): method, model, backend use; OPRO's trajectory."""
+    shown: set[str] = set()
+    synth = extra.get("synth")
+    if isinstance(synth, dict) and "kind" in synth:
+        backend = synth.get("backend") or {}
+        usage = (synth.get("usage") or {}).get("backend") or {}
+        params = ", ".join(
+            f"{k}={v}" for k, v in (synth.get("parameters") or {}).items() if not isinstance(v, dict)
+        )
+        console.print(
+            f"[bold]{stage}[/bold] synth {synth['kind']} with {backend.get('backend')} {backend.get('model')}"
+            f"{' at ' + backend['base_url'] if backend.get('base_url') else ''}: {params}; "
+            f"{usage.get('requests_sent', 0)} samples generated, {usage.get('cache_hits', 0)} from the cache, "
+            f"{usage.get('retries', 0)} retries; templates sha256 {str(synth.get('prompt_template_sha256'))[:12]}"
+        )
+        shown.add("synth")
+    opro = extra.get("opro")
+    if isinstance(opro, dict) and isinstance(opro.get("trajectory"), list):
+        t = Table(title=f"{stage}: OPRO trajectory (score = dev accuracy %)")
+        for col in ("step", "score", "instruction"):
+            t.add_column(col, justify="left" if col == "instruction" else "right")
+        for point in opro["trajectory"][-25:]:
+            t.add_row(
+                str(point.get("step")), str(point.get("score")), _compact(point.get("instruction"), 100)
+            )
+        console.print(t)
+        best = opro.get("best") or {}
+        if best:
+            console.print(f"  best instruction (score {best.get('score')}): {best.get('instruction')}")
+        shown.add("opro")
     return shown
 
 

@@ -1,6 +1,7 @@
 """`sciloom build` on the embedded sample: every stage, the invariant, checksums, Megatron read-back."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import sentencepiece as spm
@@ -20,6 +21,35 @@ def test_sample_build_has_every_planned_stage(sample_build):
     assert names == planned_stages(load_recipe(None))
     for stage in top["stages"]:
         assert (sample_build / stage["dir"]).is_dir()
+
+
+def test_every_feed_of_the_mix_passes_a_decontam_stage(sample_build):
+    top = read_manifest_dict(sample_build)
+    names = [s["name"] for s in top["stages"]]
+    assert names == [
+        "extract-arxiv",
+        "extract-web",
+        "filter",
+        "dedup",
+        "decontam",
+        "prompts-work",
+        "decontam-work",
+        "prompts-cot",
+        "decontam-cot",
+        "prompts-arith",
+        "decontam-arith",
+        "tokenizer",
+        "mix",
+        "tokenize",
+    ]
+    mix = read_manifest_dict(sample_build / next(s["dir"] for s in top["stages"] if s["name"] == "mix"))
+    fed = {Path(ref["dir"]).name for ref in mix["input_manifests"]}
+    assert all("decontam" in d for d in fed), fed
+    # hits per source over the build: the sample's own problems hit nothing, every row is counted
+    per_source = top["outputs"]["decontamination"]
+    assert set(per_source) == {"arxiv", "web", "work", "cot", "arith"}
+    for source, row in per_source.items():
+        assert row["documents"] >= 1 and row["documents_hit"] == 0, source
 
 
 def test_every_stage_balances_and_every_checksum_holds(sample_build):
@@ -93,6 +123,7 @@ def test_show_prints_mix_dedup_and_decontamination_tables(sample_build, capsys):
     assert "target vs realised" in out and "minerva" in out
     assert "duplicates (mode local, 16x8 bands" in out
     assert "decontamination against gsm8k_test (1319 items), math_test (5000 items)" in out
+    assert "decontamination per source (every feed of the mix)" in out
     assert "tokenizer sha256" in out
 
 
