@@ -220,6 +220,32 @@ def cluster_plot(data: dict[str, Any]) -> dict[str, str]:
     return _figure("cluster_sizes", "Near-duplicate cluster sizes", draw)
 
 
+def opro_plot(data: dict[str, Any]) -> dict[str, str] | None:
+    """OPRO's optimisation trajectory: each scored instruction by step, and the best so far."""
+    opro = _find([s["extra"] for s in data["stages"]], "opro") or {}
+    points = opro.get("trajectory") or []
+    if not points:
+        return None
+
+    def draw(ax):
+        steps = [p["step"] for p in points]
+        scores = [p["score"] for p in points]
+        ax.scatter(steps, scores, s=14, color="#4f81bd", label="instruction")
+        best, running = [], float("-inf")
+        for step in sorted(set(steps)):
+            running = max(running, *(p["score"] for p in points if p["step"] == step))
+            best.append((step, running))
+        ax.plot([b[0] for b in best], [b[1] for b in best], color="#c0504d", label="best so far")
+        ax.set_xlabel("optimisation step")
+        ax.set_ylabel("dev accuracy (%)")
+        ax.legend(fontsize=7)
+
+    best = opro.get("best") or {}
+    return _figure(
+        "opro_trajectory", f"OPRO trajectory (best: {str(best.get('instruction', ''))[:60]})", draw
+    )
+
+
 def sample_documents(build_dir: Path, seed: int = 0) -> dict[str, list[dict[str, str]]]:
     folder = _final_doc_stage(build_dir)
     if folder is None:
@@ -262,6 +288,7 @@ def build_report(build_dir: str | Path) -> str:
     figures = [f for f in [funnel_plot(data), drop_reasons_plot(data)] if f]
     figures += histograms(build_dir)
     figures += [proportions_plot(data), cluster_plot(data)]
+    figures += [f for f in [opro_plot(data)] if f]
     e = html.escape
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>sciloom report: {e(str(build_dir))}</title>",
