@@ -21,6 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     w = kinds.add_parser("web", help="HTML files/folders and WARC(.gz) files")
     add_stage_arguments(w)
     w.add_argument("--source", default="web", help="source name recorded in each document")
+    w.add_argument(
+        "--keep-non-math",
+        action="store_true",
+        help="extract every page; by default pages without any math markup are dropped unparsed",
+    )
     w.set_defaults(func=run_web)
 
 
@@ -43,7 +48,10 @@ def run_web(args: argparse.Namespace) -> int:
     from sciloom.corpus.web.stage import run_web_stage
 
     manifest = run_web_stage(
-        resolve_inputs(args.inputs), WebConfig(), stage_run(args, "extract_web"), source=args.source
+        resolve_inputs(args.inputs),
+        WebConfig(prefilter=not args.keep_non_math),
+        stage_run(args, "extract_web"),
+        source=args.source,
     )
     print_summary(manifest)
     return 0

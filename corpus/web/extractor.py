@@ -1,8 +1,9 @@
 """`WebExtractor`: HTML files and WARC responses -> documents with formulas as LaTeX.
 
 The reader wires pure functions together: raw page bytes (a file, or a WARC response from
-warc.py) -> Unicode (html_decode.py) -> main text with math (html_text.py) -> math score
-(math_score.py) -> Document. Every page that fails becomes a quarantine entry with its reason,
+warc.py) -> math prefilter (prefilter.py: a page without any math markup is dropped as
+`no_math_markers` before it is decoded) -> Unicode (html_decode.py) -> main text with math
+(html_text.py) -> math score (math_score.py) -> Document. Every page that fails becomes a quarantine entry with its reason,
 never a crash of the stage: undecodable or non-HTML bytes, a corrupt WARC, a page over the time
 limit, and a page that crashes the parser (any other exception, reason `extractor_crash`, with
 the exception text as detail and the page bytes kept under quarantine/files).
@@ -26,9 +27,10 @@ from sciloom.corpus.errors import InputError
 from sciloom.corpus.record import make_document
 from sciloom.corpus.step import SciloomReader
 from sciloom.corpus.web.config import WebConfig
-from sciloom.corpus.web.html_decode import decode_html
+from sciloom.corpus.web.html_decode import decode_html, looks_like_html
 from sciloom.corpus.web.html_text import NO_TEXT, ExtractOptions, extract_page
 from sciloom.corpus.web.math_score import math_score, score_bin
+from sciloom.corpus.web.prefilter import NO_MATH_MARKERS, has_math_markers
 from sciloom.corpus.web.warc import is_warc, iter_html_responses
 
 logger = logging.getLogger(__name__)
@@ -144,6 +146,15 @@ class WebExtractor(SciloomReader):
     ) -> Document | None:
         """One page -> Document, or None after quarantining/dropping it (counted either way)."""
         member = f"offset={offset}" if offset is not None else None
+        # Bad input (empty, binary, oversized, not HTML) goes on to the checks that quarantine it.
+        prefilter = (
+            self.config.prefilter and len(data) <= self.config.max_page_bytes and looks_like_html(data)
+        )
+        if prefilter and not has_math_markers(data):
+            doc = self._document(path, offset, url, "", {}, extra, None)
+            self.count_in(self.source, len(data))
+            self.drop(doc, NO_MATH_MARKERS)
+            return None
         with self.track_time():
             try:
                 if len(data) > self.config.max_page_bytes:

@@ -78,6 +78,19 @@ def _looks_binary(data: bytes) -> bool:
     return b"\x00" in head or controls > len(head) * 0.05
 
 
+HTML_HINT_BYTES = re.compile(HTML_HINT.pattern.encode("ascii"), re.I)
+
+
+def looks_like_html(data: bytes) -> bool:
+    """Cheap byte-level version of decode_html's checks (not empty, not binary, markup in the first
+    64 KiB): pages that fail them go on to decode_html, which quarantines them with the reason."""
+    return (
+        bool(data.strip())
+        and not _looks_binary(data)
+        and HTML_HINT_BYTES.search(data[: 64 * 1024]) is not None
+    )
+
+
 def _try(data: bytes, encoding: str) -> str | None:
     try:
         return data.decode(encoding)

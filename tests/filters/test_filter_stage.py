@@ -37,7 +37,9 @@ def extracted(tmp_path_factory, shared_data) -> dict[str, list]:
     groups = {}
     for group in ("pages", "pages-extra", "pages-negative"):
         run_web_stage(
-            resolve_inputs([web / group]), WebConfig(), StageRun(name="extract_web", out_dir=out / group)
+            resolve_inputs([web / group]),
+            WebConfig(prefilter=False),  # the negatives must reach the filters
+            StageRun(name="extract_web", out_dir=out / group),
         )
         groups[group] = list(read_documents(shard_files(out / group)))
     groups["folder"] = out  # type: ignore[assignment]

@@ -53,7 +53,8 @@ def stage_rows():
 
 @pytest.fixture(scope="session")
 def web_stage(web_math: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`sciloom extract web` over every web-math page (positives, negatives, extras), one worker."""
+    """`sciloom extract web` over every web-math page (positives, negatives, extras), one worker;
+    `--keep-non-math`, so that the negatives reach the extractor (the prefilter has its own tests)."""
     out = tmp_path_factory.mktemp("web") / "stage"
     argv = [
         "extract",
@@ -62,7 +63,7 @@ def web_stage(web_math: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         str(web_math / "pages-negative"),
         str(web_math / "pages-extra"),
     ]
-    assert main([*argv, "--out", str(out), "--workers", "1"]) == 0
+    assert main([*argv, "--keep-non-math", "--out", str(out), "--workers", "1"]) == 0
     return out
 
 

@@ -64,7 +64,8 @@ def warc_file(web_math: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
 @pytest.fixture(scope="module")
 def warc_stage(warc_file, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("warcstage") / "stage"
-    assert main(["extract", "web", str(warc_file[0]), "--out", str(out), "--workers", "1"]) == 0
+    argv = ["extract", "web", str(warc_file[0]), "--keep-non-math", "--out", str(out), "--workers", "1"]
+    assert main(argv) == 0  # every page, like the `web_stage` it is compared with
     return out
 
 
