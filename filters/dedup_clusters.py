@@ -4,7 +4,8 @@ Order (FIELD-NOTES 6): exact duplicates first (same normalised token sequence, `
 survivors. Both use the same keep rule (`minhash.keep_rank`: existing corpus first, then the
 longest text, then the smallest id), so the result does not depend on input order, task count or
 mode. Candidate pairs come from the caller when another mode found them (datatrove's bucket files,
-datasketch's LSH); otherwise from `minhash.candidate_pairs`.
+datasketch's LSH); otherwise from the table (`SignatureTable` in memory, `SpilledTable` on disk:
+both band, verify and answer the same way, so they give the same clusters).
 """
 
 from __future__ import annotations
@@ -13,19 +14,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sciloom.filters.minhash import (
-    SENTINEL,
-    MinhashParams,
-    candidate_pairs,
-    cluster_keep,
-    components,
-    keep_rank,
-    verified_edges,
-)
+from sciloom.filters.minhash import MinhashParams, cluster_keep, components, keep_rank
 from sciloom.filters.signature_table import SignatureTable
+
+if TYPE_CHECKING:
+    from sciloom.filters.dedup_spill import SpilledTable
 
 EXACT_DUPLICATE = "exact_duplicate"
 NEAR_DUPLICATE = "near_duplicate"
@@ -110,7 +107,7 @@ def _group(
     labels: np.ndarray,
     rows: np.ndarray,
     rank: np.ndarray,
-    table: SignatureTable,
+    table: SignatureTable | SpilledTable,
     num_preferred: int,
     out: DedupDecisions,
 ) -> tuple[int, np.ndarray]:
@@ -136,7 +133,7 @@ def _group(
 
 
 def decide(
-    table: SignatureTable,
+    table: SignatureTable | SpilledTable,
     params: MinhashParams,
     exact: bool = True,
     near: bool = True,
@@ -168,9 +165,9 @@ def decide(
             "max_size": int(sizes.max()) if len(sizes) else 0,
         }
     if near and n:
-        valid = alive & np.any(table.sigs != SENTINEL, axis=1)
+        valid = alive & table.nonempty()
         if candidates is None:
-            pairs = candidate_pairs(table.sigs, params, valid)
+            pairs = table.candidate_pairs(params, valid)
         else:
             pairs = (
                 candidates[valid[candidates[:, 0]] & valid[candidates[:, 1]]]
@@ -178,7 +175,7 @@ def decide(
                 else candidates
             )
             pairs = np.unique(np.sort(pairs, axis=1), axis=0) if len(pairs) else pairs.reshape(0, 2)
-        edges = verified_edges(table.sigs, pairs, params.threshold)
+        edges = table.verified_edges(pairs, params.threshold)
         rows = np.flatnonzero(valid)
         local = np.full(n, -1, dtype=np.int64)
         local[rows] = np.arange(len(rows))

@@ -20,6 +20,7 @@ against) are stored as `minhash/index.npz` for the next incremental run.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from importlib import metadata
 from pathlib import Path
@@ -31,6 +32,7 @@ from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.filters.config import DedupConfig
 from sciloom.filters.dedup_clusters import decide, load_removed, save_offsets
 from sciloom.filters.dedup_removal import BOILERPLATE_FILE, DedupRemovalFilter
+from sciloom.filters.dedup_spill import SPILL_DIR, SpilledTable, spill_tables
 from sciloom.filters.dedup_write import write_dedup_stage
 from sciloom.filters.exact_dedup import boilerplate_hashes
 from sciloom.filters.incremental import INDEX_DIR, INDEX_FILE, load_index, lsh_candidates
@@ -63,22 +65,26 @@ def library_versions() -> dict[str, str]:
 
 def _cluster_locally(
     inputs: list[str], config: DedupConfig, params: MinhashParams, workers: int, work: Path
-) -> tuple[SignatureTable, SignatureTable | None, float]:
+) -> tuple[SignatureTable | SpilledTable, SignatureTable | None, float]:
     """Passes 1-2 for the local and incremental modes; returns the tables and the signature time."""
     t0 = time.perf_counter()
     para_chars = config.paragraph_min_chars if config.paragraph_dedup else None
-    tables = compute_tables(inputs, params, workers, config.batch_size, para_chars)
-    save_offsets(work, np.cumsum([0] + [len(t) for t in tables]).tolist())
-    table = SignatureTable.concat(tables, params.num_perm)
-    sig_time = time.perf_counter() - t0
     index = None
+    if config.mode == "local":  # signatures on disk: bounded memory (dedup_spill.py)
+        table = spill_tables(inputs, params, work / SPILL_DIR, workers, config.batch_size, para_chars)
+        save_offsets(work, table.offsets.tolist())
+        sig_time = time.perf_counter() - t0
+        decisions = decide(table, params, config.exact, config.near)
+    else:
+        tables = compute_tables(inputs, params, workers, config.batch_size, para_chars)
+        save_offsets(work, np.cumsum([0] + [len(t) for t in tables]).tolist())
+        table = SignatureTable.concat(tables, params.num_perm)
+        sig_time = time.perf_counter() - t0
     if config.mode == "incremental":
         index = load_index(config.index, params) if config.index else SignatureTable.empty(params.num_perm)
         combined = SignatureTable.concat([index, table], params.num_perm)
         candidates = lsh_candidates(combined, len(index), params)
         decisions = decide(combined, params, config.exact, config.near, candidates, num_preferred=len(index))
-    else:
-        decisions = decide(table, params, config.exact, config.near)
     decisions.save(work)
     if config.paragraph_dedup:
         np.save(work / BOILERPLATE_FILE, boilerplate_hashes(table.paragraphs, config.paragraph_min_docs))
@@ -157,10 +163,16 @@ def _read_stats(work: Path) -> dict:
 
 
 def _store_index(
-    work: Path, table: SignatureTable, index: SignatureTable | None, params: MinhashParams
+    work: Path, table: SignatureTable | SpilledTable, index: SignatureTable | None, params: MinhashParams
 ) -> None:
     removed = load_removed(work)
-    kept = np.asarray([i for i in range(len(table)) if i not in removed], dtype=np.int64)
+    keep = np.ones(len(table), dtype=bool)
+    keep[np.fromiter(removed, dtype=np.int64, count=len(removed))] = False
+    kept = np.flatnonzero(keep)
+    if isinstance(table, SpilledTable):
+        table.save_kept(work / INDEX_FILE, kept, params)
+        shutil.rmtree(work / SPILL_DIR, ignore_errors=True)  # the index holds what is kept
+        return
     kept_table = table.take(kept)
     kept_table.paragraphs = []
     parts = [index, kept_table] if index is not None and len(index) else [kept_table]

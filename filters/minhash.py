@@ -27,7 +27,7 @@ The three modes of `dedup_stage.py` all call `signatures()` and differ only in h
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -144,12 +144,56 @@ def signature_similarity(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     return (sig_a == sig_b).mean(axis=-1)
 
 
+def band_keys(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit key per document of its rows of one band (equal rows give equal keys)."""
+    r = rows.shape[1]
+    with np.errstate(over="ignore"):
+        return (rows.astype(np.uint64) * COMBINE[:r]).sum(axis=1, dtype=np.uint64)
+
+
+def sorted_band_pairs(
+    skey: np.ndarray, members: np.ndarray, equal_rows: Callable[[np.ndarray], np.ndarray]
+) -> list[np.ndarray]:
+    """Candidate pairs of one band, given its keys sorted (`skey`) and the document of each position
+    (`members`): cut the order into runs of equal keys, keep only the neighbours whose rows are
+    really equal (`equal_rows(positions)` compares position p with p + 1, so a key collision never
+    creates a candidate), and emit every pair inside each run of equal rows."""
+    same = skey[1:] == skey[:-1]
+    if not same.any():
+        return []
+    cand = np.flatnonzero(same)
+    same[cand] = equal_rows(cand)
+    if not same.any():
+        return []
+    # Runs of equal rows: starts where `same` switches on, ends where it switches off.
+    edges = np.diff(np.concatenate(([False], same, [False])).astype(np.int8))
+    run_starts = np.flatnonzero(edges == 1)
+    run_ends = np.flatnonzero(edges == -1) + 1
+    sizes = run_ends - run_starts
+    two = sizes == 2
+    chunks = []
+    if two.any():  # the common case, vectorised
+        chunks.append(
+            np.sort(np.stack((members[run_starts[two]], members[run_starts[two] + 1]), axis=1), axis=1)
+        )
+    for s, e in zip(run_starts[~two], run_ends[~two]):
+        run = np.sort(members[s:e])
+        iu, ju = np.triu_indices(e - s, k=1)
+        chunks.append(np.stack((run[iu], run[ju]), axis=1))
+    return chunks
+
+
+def unique_pairs(chunks: list[np.ndarray]) -> np.ndarray:
+    if not chunks:
+        return np.zeros((0, 2), dtype=np.int64)
+    return np.unique(np.concatenate(chunks).astype(np.int64), axis=0)
+
+
 def candidate_pairs(sigs: np.ndarray, params: MinhashParams, valid: np.ndarray | None = None) -> np.ndarray:
     """All pairs (i < j) that agree on every row of at least one band, as an (n, 2) int64 array.
 
-    Per band: sort the documents by a 64-bit hash of their band rows, cut the order into runs of
-    equal hashes, keep only the neighbours whose rows are really equal (so a hash collision never
-    creates a candidate), and emit every pair inside each run of equal rows.
+    Per band: sort the documents by their band key (stable, so ties stay in row order) and take
+    the pairs of `sorted_band_pairs`.
     """
     idx = np.arange(len(sigs)) if valid is None else np.flatnonzero(valid)
     if len(idx) < 2:
@@ -158,36 +202,13 @@ def candidate_pairs(sigs: np.ndarray, params: MinhashParams, valid: np.ndarray |
     chunks = []
     for band in range(params.num_bands):
         rows = np.ascontiguousarray(sigs[idx, band * r : (band + 1) * r])
-        with np.errstate(over="ignore"):
-            key = (rows.astype(np.uint64) * COMBINE[:r]).sum(axis=1, dtype=np.uint64)
+        key = band_keys(rows)
         order = np.argsort(key, kind="stable")
-        skey = key[order]
-        same = skey[1:] == skey[:-1]
-        if not same.any():
-            continue
-        cand = np.flatnonzero(same)
-        same[cand] = np.all(rows[order[cand]] == rows[order[cand + 1]], axis=1)
-        if not same.any():
-            continue
-        # Runs of equal rows: starts where `same` switches on, ends where it switches off.
-        edges = np.diff(np.concatenate(([False], same, [False])).astype(np.int8))
-        run_starts = np.flatnonzero(edges == 1)
-        run_ends = np.flatnonzero(edges == -1) + 1
-        members = idx[order]
-        sizes = run_ends - run_starts
-        two = sizes == 2
-        if two.any():  # the common case, vectorised
-            chunks.append(
-                np.sort(np.stack((members[run_starts[two]], members[run_starts[two] + 1]), axis=1), axis=1)
-            )
-        for s, e in zip(run_starts[~two], run_ends[~two]):
-            run = np.sort(members[s:e])
-            iu, ju = np.triu_indices(e - s, k=1)
-            chunks.append(np.stack((run[iu], run[ju]), axis=1))
-    if not chunks:
-        return np.zeros((0, 2), dtype=np.int64)
-    pairs = np.concatenate(chunks).astype(np.int64)
-    return np.unique(pairs, axis=0)
+        sorted_rows = rows[order]
+        chunks += sorted_band_pairs(
+            key[order], idx[order], lambda p, sr=sorted_rows: np.all(sr[p] == sr[p + 1], axis=1)
+        )
+    return unique_pairs(chunks)
 
 
 def verified_edges(sigs: np.ndarray, pairs: np.ndarray, threshold: float) -> np.ndarray:

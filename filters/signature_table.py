@@ -23,7 +23,7 @@ from sciloom.corpus.errors import InputError, StageError
 from sciloom.corpus.shards import ROW_GROUP_ROWS, iter_rows
 from sciloom.filters.exact_dedup import paragraph_hashes
 from sciloom.filters.malloc import keep_freed_memory
-from sciloom.filters.minhash import MinhashParams, fingerprints
+from sciloom.filters.minhash import SENTINEL, MinhashParams, candidate_pairs, fingerprints, verified_edges
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,16 @@ class SignatureTable:
             np.concatenate([t.sigs for t in tables]),
             [p for t in tables for p in t.paragraphs],
         )
+
+    def nonempty(self) -> np.ndarray:
+        """Whether each document has shingles (an empty one has the SENTINEL signature)."""
+        return np.any(self.sigs != SENTINEL, axis=1)
+
+    def candidate_pairs(self, params: MinhashParams, valid: np.ndarray) -> np.ndarray:
+        return candidate_pairs(self.sigs, params, valid)
+
+    def verified_edges(self, pairs: np.ndarray, threshold: float) -> np.ndarray:
+        return verified_edges(self.sigs, pairs, threshold)
 
     def take(self, rows: np.ndarray) -> SignatureTable:
         return SignatureTable(

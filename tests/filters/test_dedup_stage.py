@@ -173,3 +173,105 @@ def test_same_ids_in_two_inputs_keep_exactly_one_copy(tmp_path, gsm8k_train, mod
     kept = sorted(d.id for d in read_documents(shard_files(tmp_path / "o")))
     assert kept == [f"q{i}" for i in range(6)]
     assert manifest.totals.dropped_reasons == {"exact_duplicate": 6}
+
+
+def _planted_rows(sentences: list[str], n_bases: int, seed: int, words: int = 60) -> list[dict]:
+    """Base documents with near-duplicates (word edits), exact copies, chains, empty and short texts."""
+    rng = random.Random(seed)
+    rows = [{"id": "empty", "text": ""}, {"id": "short", "text": "x = 1"}, {"id": "short2", "text": "x = 1"}]
+    for i in range(n_bases):
+        base = " ".join(" ".join(rng.sample(sentences, 8)).split()[:words])
+        rows.append({"id": f"b{seed}_{i:06d}", "text": base})
+        if i % 5 == 0:
+            w = base.split()
+            for _ in range(rng.randint(1, 6)):
+                w[rng.randrange(len(w))] = rng.choice(sentences).split()[0]
+            rows.append({"id": f"b{seed}_{i:06d}n", "text": " ".join(w)})
+            if i % 15 == 0:  # a chain: an edit of the edit
+                w[rng.randrange(len(w))] = "edited"
+                rows.append({"id": f"b{seed}_{i:06d}c", "text": " ".join(w)})
+        if i % 11 == 0:
+            rows.append({"id": f"b{seed}_{i:06d}x", "text": base.upper() + "  "})
+    rng.shuffle(rows)
+    return rows
+
+
+def test_spilled_local_mode_gives_the_clusters_and_index_of_the_in_memory_table(tmp_path, gsm8k_train):
+    import numpy as np
+
+    from sciloom.filters.dedup_clusters import decide
+    from sciloom.filters.dedup_spill import spill_tables
+    from sciloom.filters.dedup_stage import minhash_params
+    from sciloom.filters.signature_table import SignatureTable, compute_tables
+
+    sentences = [s for r in gsm8k_train for s in re.split(r"(?<=[.?!])\s+", r["question"]) if len(s) > 30]
+    rows = _planted_rows(sentences, 3000, seed=1)
+    paths = [str(write_jsonl(tmp_path / f"p{k}.jsonl", rows[k::4])) for k in range(4)]
+    params = minhash_params(DedupConfig())
+    memory = SignatureTable.concat(compute_tables(paths, params), params.num_perm)
+    want = decide(memory, params)
+    assert want.stats["near"]["removed"] > 300 and want.stats["exact"]["removed"] > 200
+    for workers in (1, 2):
+        spilled = spill_tables(paths, params, tmp_path / f"spill{workers}", workers=workers)
+        got = decide(spilled, params)
+        assert got.removed == want.removed and got.clusters == want.clusters and got.stats == want.stats
+    kept = np.asarray(sorted(set(range(len(memory))) - set(want.removed)), dtype=np.int64)
+    spilled.save_kept(tmp_path / "index.npz", kept, params)
+    memory.take(kept).save(tmp_path / "index_memory.npz", params)
+    a, pa = SignatureTable.load(tmp_path / "index.npz")
+    b, pb = SignatureTable.load(tmp_path / "index_memory.npz")
+    assert pa == pb and a.ids == b.ids
+    assert np.array_equal(a.sigs, b.sigs) and np.array_equal(a.hashes, b.hashes)
+
+
+RSS_SCRIPT = """
+import resource, sys
+from sciloom.corpus.cli.main import main
+code = main(["dedup", sys.argv[1], "--workers", "1", "--out", sys.argv[2]])
+print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_local_dedup_memory_does_not_grow_with_the_corpus(tmp_path, gsm8k_train):
+    """Peak RSS of `sciloom dedup` on 20k and 80k documents (shards of 5k): the in-memory table
+    grew by ~7 KB per document; spilled, the growth is the ids, a few arrays and the removal
+    decisions (~1 KB measured on these short documents)."""
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sciloom.corpus.shards import SCHEMA
+
+    sentences = [s for r in gsm8k_train for s in re.split(r"(?<=[.?!])\s+", r["question"]) if len(s) > 30]
+    peaks = {}
+    for n in (20_000, 80_000):
+        rows = _planted_rows(sentences, n, seed=n, words=40)[:n]
+        folder = tmp_path / f"in{n}"
+        folder.mkdir()
+        for k in range(0, n, 5000):
+            part = rows[k : k + 5000]
+            table = pa.table(
+                {
+                    "id": [r["id"] for r in part],
+                    "text": [r["text"] for r in part],
+                    "source": ["web"] * len(part),
+                    "url": [None] * len(part),
+                    "metadata": ["{}"] * len(part),
+                    "provenance": ["{}"] * len(part),
+                },
+                schema=SCHEMA,
+            )
+            pq.write_table(table, folder / f"{k // 5000:05d}.parquet")
+        proc = subprocess.run(
+            [sys.executable, "-c", RSS_SCRIPT, str(folder), str(tmp_path / f"out{n}")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        code, peak_kb = proc.stdout.split()[-2:]
+        assert code == "0", proc.stderr[-2000:]
+        peaks[n] = int(peak_kb) * 1024
+    growth_per_doc = (peaks[80_000] - peaks[20_000]) / 60_000
+    assert growth_per_doc < 2000, (peaks, growth_per_doc)
