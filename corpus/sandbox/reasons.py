@@ -44,8 +44,14 @@ def death_signal(returncode: int, through_bwrap: bool) -> int | None:
     return None
 
 
-def reason_for(returncode: int, timed_out: bool, stderr: str, *, through_bwrap: bool) -> str | None:
-    """The reason constant of a finished run, or None for a clean exit 0."""
+def reason_for(
+    returncode: int, timed_out: bool, stderr: str, *, through_bwrap: bool, output_full: bool = False
+) -> str | None:
+    """The reason constant of a finished run, or None for a clean exit 0.
+
+    `output_full`: stdout or stderr reached the file-size limit (then the traceback saying
+    "File too large" may itself have had no room to be written).
+    """
     if timed_out:
         return TIMEOUT
     if returncode == 0:
@@ -59,7 +65,7 @@ def reason_for(returncode: int, timed_out: bool, stderr: str, *, through_bwrap: 
         return FORBIDDEN_SYSCALL
     if sig == signal.SIGXCPU:
         return TIMEOUT
-    if sig == signal.SIGXFSZ or "File too large" in stderr:
+    if sig == signal.SIGXFSZ or output_full or "File too large" in stderr:
         return FILE_SIZE
     last = stderr.strip().rsplit("\n", 1)[-1] if stderr.strip() else ""
     if "MemoryError" in last or "Cannot allocate memory" in last:

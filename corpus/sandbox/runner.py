@@ -237,7 +237,9 @@ def _execute(
                 proc.wait()
         wall = time.monotonic() - start
         stdout, stderr = _read_text(out_path), _read_text(err_path)
-        reason = reason_for(proc.returncode, timed_out, stderr, through_bwrap=kernel)
+        limit = job["limits"]["RLIMIT_FSIZE"]
+        full = max(out_path.stat().st_size, err_path.stat().st_size) >= limit
+        reason = reason_for(proc.returncode, timed_out, stderr, through_bwrap=kernel, output_full=full)
         return SandboxResult(
             ok=reason is None,
             stdout=stdout,

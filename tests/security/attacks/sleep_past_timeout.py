@@ -1,0 +1,7 @@
+"""Sleep far past the time limit."""
+
+# guards: timeout
+# kernel: timeout
+import time
+
+time.sleep(3600)
