@@ -544,6 +544,21 @@ def _own_line(el: etree._Element) -> bool:
     return breaks(prev, before) and breaks(nxt, el.tail)
 
 
+INNER_DOLLAR = re.compile(r"(?<!\\)\$")
+
+
+def _delimited(f: Formula, boundary_tokens: bool) -> str:
+    """The formula in the corpus convention; one whose TeX holds a `$` of its own (mhchem's
+    `\\ce{NaOH(aq,$\\infty$)}`, `\\text{$x$}`) is written `\\(..\\)` / `\\[..\\]` instead, so that
+    no reader has to balance braces to find where it ends."""
+    if INNER_DOLLAR.search(f.latex):
+        open_, close = ("\\[", "\\]") if f.display else ("\\(", "\\)")
+        body = wrap_math("", f.display, boundary_tokens)
+        inner = "$$$$" if f.display else "$$"
+        return body.replace(inner, open_ + f.latex + close, 1)
+    return wrap_math(f.latex, f.display, boundary_tokens)
+
+
 def restore_math(text: str, formulas: list[Formula], boundary_tokens: bool = False) -> str:
     """Put the formulas back into extracted text.
 
@@ -562,7 +577,7 @@ def restore_math(text: str, formulas: list[Formula], boundary_tokens: bool = Fal
             out.append(TOKEN.format(part))
             continue
         f = formulas[int(part)]
-        body = wrap_math(f.latex, f.display, boundary_tokens)
+        body = _delimited(f, boundary_tokens)
         if f.display:
             if out:
                 out[-1] = out[-1].rstrip(" ")

@@ -185,11 +185,29 @@ def _plausible_dollar_math(body: str) -> bool:
     return bool(TEX_SIGNAL.search(body))
 
 
+_CLOSERS: dict[str, re.Pattern] = {}
+
+
 def _find_close(text: str, start: int, close: str) -> int:
-    i = text.find(close, start)
-    while i != -1 and close.startswith("$") and _escaped(text, i):
-        i = text.find(close, i + 1)
-    return i
+    """Where `close` ends the formula opened before `start`, or -1.
+
+    As MathJax's tex2jax and KaTeX's auto-render do: a closing delimiter counts only outside
+    braces, and a backslash escapes the next character, so `$\\ce{NaOH(aq,$\\infty$)}$` (mhchem)
+    is one formula and `$a \\$ b$` ends at its last `$`."""
+    rx = _CLOSERS.get(close)
+    if rx is None:
+        rx = _CLOSERS[close] = re.compile(re.escape(close) + r"|\\.|[{}]", re.S)
+    depth = 0
+    for m in rx.finditer(text, start):
+        tok = m.group()
+        if tok == close:
+            if depth <= 0:
+                return m.start()
+        elif tok == "{":
+            depth += 1
+        elif tok == "}":
+            depth -= 1
+    return -1
 
 
 def find_tex(text: str, config: DelimiterConfig) -> list[TexSpan]:
