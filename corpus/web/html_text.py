@@ -22,7 +22,12 @@ from lxml import etree
 
 from sciloom.corpus.errors import InputError
 from sciloom.corpus.web.html_depth import check_depth, deep_parser
-from sciloom.corpus.web.main_content import RESILIPARSE, resiliparse_text, trafilatura_text
+from sciloom.corpus.web.main_content import (
+    RESILIPARSE,
+    RESILIPARSE_MIN_SHARE,
+    resiliparse_text,
+    trafilatura_text,
+)
 from sciloom.corpus.web.math_recovery import TOKEN_RE, Formula, MathRecovery, restore_math, tokenize_split_tex
 from sciloom.corpus.web.math_rescue import rescue_math_blocks
 from sciloom.corpus.web.tex_delimiters import page_delimiters
@@ -108,14 +113,13 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
         if body is not None
         else set()
     )
-    # resiliparse is the fast path where its choice of main content can be checked: it must keep
-    # the page's formulas. Pages where it loses some, and pages without formulas (nothing to
-    # check it by: it takes a news page's link list for its article), go through trafilatura.
+    # resiliparse is the fast path where its choice of main content can be checked by the page's
+    # formulas (main_content.py); elsewhere, and where it missed the main block, trafilatura runs.
     text, kept, spare = "", set(), root
     if opts.main_content == RESILIPARSE and in_body:
         text = resiliparse_text(root)
         kept = set(TOKEN_RE.findall(text))
-    if not text.strip() or len(kept) < opts.min_formula_share * len(in_body):
+    if not text.strip() or len(kept) < RESILIPARSE_MIN_SHARE * len(in_body):
         # trafilatura prunes the tree it is given; keep a copy to rescue math-bearing blocks from.
         spare = copy.deepcopy(root) if in_body else None
         text = trafilatura_text(root, opts)
