@@ -78,24 +78,50 @@ def add_output_guard_arguments(p: argparse.ArgumentParser, force_help: str | Non
 def hold_output(args: argparse.Namespace, argv: list[str] | None = None):
     """Claim and lock `args.out` for the run of a command that writes a stage or build folder.
 
-    Returns the held `OutputLock` (the caller releases it), or None for commands without one.
+    Returns a `HeldOutput` (the caller releases it), or None for commands without such a folder.
     Called before anything is written into --out (the CLI log included), so a refused folder is
     left exactly as it was. `--max-document-mb` goes into the environment, so that every reader,
     in worker processes and Slurm tasks too, applies the same cap.
     """
     if not getattr(args, "guard_out", False) or not getattr(args, "out", None):
         return None
-    import os
     import shlex
     import sys
 
     from sciloom.corpus.jsonl_reader import ENV_MAX_DOCUMENT_MB
     from sciloom.corpus.output_folder import hold_output_folder
 
-    if getattr(args, "max_document_mb", None) is not None:
-        os.environ[ENV_MAX_DOCUMENT_MB] = repr(args.max_document_mb)
     command = shlex.join(["sciloom", *(argv if argv is not None else sys.argv[1:])])
-    return hold_output_folder(args.out, command, force=getattr(args, "force", False))
+    held = HeldOutput(hold_output_folder(args.out, command, force=getattr(args, "force", False)))
+    if getattr(args, "max_document_mb", None) is not None:
+        held.set_env(ENV_MAX_DOCUMENT_MB, repr(args.max_document_mb))
+    return held
+
+
+class HeldOutput:
+    """The output lock of one command, and the environment it set for its run (restored after:
+    tests and tools call `main` many times in one process)."""
+
+    def __init__(self, lock) -> None:
+        self.lock = lock
+        self._saved: dict[str, str | None] = {}
+
+    def set_env(self, name: str, value: str) -> None:
+        import os
+
+        self._saved.setdefault(name, os.environ.get(name))
+        os.environ[name] = value
+
+    def release(self) -> None:
+        import os
+
+        for name, value in self._saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved.clear()
+        self.lock.release()
 
 
 def stage_run(args: argparse.Namespace, name: str) -> StageRun:
