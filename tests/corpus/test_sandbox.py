@@ -1,13 +1,19 @@
-"""The sandbox stops runaway and harmful programs with the right reason and runs normal ones."""
+"""The sandbox stops runaway and harmful programs with the right reason, runs normal ones, and refuses
+to run anything without an OS sandbox unless unsafe mode is asked for."""
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from sciloom.corpus import sandbox
-from sciloom.corpus.sandbox import run_python
+from sciloom.corpus.cli.main import main
+from sciloom.corpus.sandbox import SandboxUnavailableError, bwrap, run_python, runner
 
 
 def test_normal_program_prints_and_succeeds():
@@ -91,10 +97,11 @@ def test_exception_is_a_nonzero_exit_with_the_program_traceback():
     assert 'File "main.py", line 2' in r.stderr and "ZeroDivisionError" in r.stderr
 
 
-def test_temporary_directory_is_removed_afterwards():
-    r = run_python("import os\nprint(os.getcwd())")
-    assert r.ok
-    assert not Path(r.stdout.strip()).exists()
+def test_temporary_directory_is_removed_afterwards(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    r = run_python("open('scratch.txt', 'w').write('x')\nimport os\nprint(os.getcwd())")
+    assert r.ok and r.stdout == "/sandbox\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_concurrent_runs_from_threads_are_independent():
@@ -105,3 +112,106 @@ def test_concurrent_runs_from_threads_are_independent():
         results = list(pool.map(lambda c: run_python(c, timeout_s=2), codes))
     assert [r.stdout for r in results[:6]] == [f"{i * i}\n" for i in range(6)]
     assert results[6].reason == sandbox.TIMEOUT
+
+
+def test_runs_are_isolated_by_bwrap_and_numeric_libraries_work():
+    code = (
+        "import numpy as np, sympy as sp\nfrom fractions import Fraction\n"
+        "x = sp.symbols('x')\n"
+        "print(int(np.arange(10).sum()), sp.factor(x**2 - 1), Fraction(3, 12))\n"
+    )
+    r = run_python(code, timeout_s=30)
+    assert r.ok, r.stderr
+    assert r.stdout == "45 (x - 1)*(x + 1) 1/4\n" and r.isolation == sandbox.BWRAP
+    assert sandbox.sandbox_isolation()["layers"] == ["namespaces", "seccomp", "rlimits", "python_guards"]
+
+
+def test_the_issue_exploits_are_stopped_by_the_kernel_and_the_guards(tmp_path: Path):
+    fork_exec = (
+        "import _posixsubprocess, os\nr, w = os.pipe()\n"
+        f"_posixsubprocess.fork_exec([b'/bin/sh', b'-c', b'touch {tmp_path}/pwned'], [b'/bin/sh'], True, (), "
+        "None, None, -1, -1, -1, -1, -1, -1, r, w, True, False, 0, None, None, None, -1, None, False)\n"
+    )
+    r = run_python(fork_exec)
+    assert r.reason == sandbox.FORBIDDEN_SYSCALL  # seccomp: no audit event exists for this route
+    dir_fd = f"import os\nfd = os.open({str(tmp_path)!r}, os.O_RDONLY)\nos.open('pwned', os.O_CREAT | os.O_WRONLY, dir_fd=fd)\n"
+    assert run_python(dir_fd).reason == sandbox.FORBIDDEN_READ
+    rename = (
+        "import os\nopen('a', 'w').close()\nos.rename('a', '../../x', dst_dir_fd=os.open('.', os.O_RDONLY))\n"
+    )
+    assert run_python(rename).reason == sandbox.FORBIDDEN_WRITE
+    r = run_python("print(open('/etc/passwd').read())")
+    assert r.reason == sandbox.FORBIDDEN_READ and "root:" not in r.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_work_folder_is_disk_full():
+    code = "i = 0\nwhile True:\n    open(f'f{i}', 'wb').write(b'x' * 2**20)\n    i += 1\n"
+    r = run_python(code, disk_mb=8, file_size_mb=4)
+    assert r.reason == sandbox.DISK_FULL
+
+
+@pytest.fixture
+def no_bwrap(tmp_path: Path, monkeypatch):
+    """This machine as one without bubblewrap: a PATH on which there is none."""
+    empty = tmp_path / "bin-without-bwrap"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    runner.kernel_sandbox_problem.cache_clear()
+    bwrap.bwrap_version.cache_clear()
+    yield
+    monkeypatch.undo()
+    runner.kernel_sandbox_problem.cache_clear()
+    bwrap.bwrap_version.cache_clear()
+
+
+def test_without_bwrap_programs_are_refused_unless_unsafe_is_asked_for(no_bwrap):
+    with pytest.raises(SandboxUnavailableError, match="bwrap.*--unsafe-no-sandbox"):
+        run_python("print(1)")
+    r = run_python("print(1)", unsafe_no_sandbox=True)
+    assert r.ok and r.isolation == sandbox.NONE and r.stdout == "1\n"
+    # the seccomp filter still applies in unsafe mode
+    r = run_python("import _posixsubprocess, os\nos.fork()", unsafe_no_sandbox=True, python_guards=False)
+    assert r.reason == sandbox.FORBIDDEN_SYSCALL
+    info = sandbox.sandbox_isolation(unsafe_no_sandbox=True)
+    assert info["isolation"] == "none" and "seccomp" in info["layers"] and "not installed" in info["why"]
+
+
+def _natalia_rows(tmp_path: Path) -> Path:
+    question = (
+        "Natalia sold clips to 48 of her friends in April, and then half as many in May. How many in all?"
+    )
+    answer = "48/2 = <<48/2=24>>24\n48+24 = <<48+24=72>>72\n#### 72"
+    programs = ["print(48 + 48 // 2)\n", "import os\nos.fork()\nprint(72)\n"]
+    path = tmp_path / "natalia.jsonl"
+    path.write_text(
+        "".join(json.dumps({"question": question, "answer": answer, "program": p}) + "\n" for p in programs)
+    )
+    return path
+
+
+def test_prompts_refuse_at_once_without_a_sandbox_and_record_unsafe_runs(no_bwrap, tmp_path: Path, capsys):
+    problems, out = _natalia_rows(tmp_path), tmp_path / "out"
+    assert main(["prompts", "pot", str(problems), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--unsafe-no-sandbox" in err and "bwrap" in err
+    assert not (out / "manifest.json").exists()
+    assert main(["prompts", "pot", str(problems), "--out", str(out), "--unsafe-no-sandbox"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["extra"]["prompts"]["sandbox"]["isolation"] == "none"
+    assert manifest["extra"]["prompts"]["config"]["unsafe_no_sandbox"] is True
+    assert manifest["totals"]["docs"]["kept"] == 1
+    assert manifest["totals"]["dropped_reasons"] == {"program_forbidden_operation": 1}
+
+
+def test_eval_pot_refuses_without_a_sandbox_but_cot_needs_none(no_bwrap, tmp_path: Path, capsys):
+    completions = tmp_path / "c.jsonl"
+    completions.write_text(json.dumps({"id": "0", "completion": "print(16 - 3 - 4) \n```"}) + "\n")
+    argv = ["eval", "--task", "gsm8k", "--completions", str(completions), "--json"]
+    assert main([*argv, "--mode", "pot"]) == 2
+    assert "--unsafe-no-sandbox" in capsys.readouterr().err
+    assert main([*argv, "--mode", "pot", "--unsafe-no-sandbox"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["sandbox"]["isolation"] == "none"
+    assert main([*argv, "--mode", "cot"]) == 0
+    assert "sandbox" not in json.loads(capsys.readouterr().out)

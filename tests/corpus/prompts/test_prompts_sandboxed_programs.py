@@ -28,6 +28,18 @@ def hostile_rows(outside: Path) -> list[dict]:
         "write_outside": f"open({str(outside)!r}, 'w').write('pwned')\nprint(72)\n",
         "memory": "hog = bytearray(4 * 1024**3)\nprint(72)\n",
         "socket": "import socket\nsocket.create_connection(('example.com', 80))\nprint(72)\n",
+        # issue 17's escapes from an in-process guard: a shell via _posixsubprocess, a dir_fd write,
+        # the host's /etc/passwd copied into the record
+        "fork_exec": (
+            "import _posixsubprocess, os\nr, w = os.pipe()\n"
+            f"_posixsubprocess.fork_exec([b'/bin/sh', b'-c', b'touch {outside}'], [b'/bin/sh'], True, (), None, "
+            "None, -1, -1, -1, -1, -1, -1, r, w, True, False, 0, None, None, None, -1, None, False)\nprint(72)\n"
+        ),
+        "dir_fd": (
+            f"import os\nfd = os.open({str(outside.parent)!r}, os.O_RDONLY)\n"
+            "os.close(os.open('pwned.txt', os.O_CREAT | os.O_WRONLY, dir_fd=fd))\nprint(72)\n"
+        ),
+        "passwd": "print(open('/etc/passwd').read())\nprint(72)\n",
         "honest": "may = 48 / 2\nprint(int(48 + may))\n",
     }
     return [
@@ -50,15 +62,18 @@ def test_hostile_programs_are_stopped_and_dropped_with_their_reason(kind: str, t
     config = PromptsConfig(timeout_s=2.0, parallel=6)
     manifest = run_prompts_stage(kind, [str(problems)], config, StageRun(kind, tmp_path / "out"))
     t = manifest.totals
-    assert t.docs["in"] == 6 and t.docs["kept"] == 1 and t.docs["dropped"] == 5
+    assert t.docs["in"] == 9 and t.docs["kept"] == 1 and t.docs["dropped"] == 8
     assert t.dropped_reasons == {
         "program_timeout": 1,
         "program_forbidden_operation": 1,
         "program_forbidden_write": 1,
         "program_forbidden_import": 1,
         "program_memory": 1,
+        "program_forbidden_syscall": 1,
+        "program_forbidden_read": 2,
     }
-    assert not outside.exists()
+    assert list(outside.parent.iterdir()) == []
+    assert manifest.extra["prompts"]["sandbox"]["isolation"] == "bwrap"
     (kept,) = read_documents(shard_files(tmp_path / "out"))
     assert kept.metadata["program_origin"] == "supplied"
     assert "72" in kept.text.rsplit("```", 1)[1]
