@@ -3,6 +3,7 @@ import json
 import zlib
 
 import pyarrow.parquet as pq
+import pytest
 
 from sciloom.corpus.shards import SCHEMA, iter_checked_rows, iter_rows
 
@@ -106,3 +107,86 @@ def test_raw_inputs_of_a_recipe_source_take_its_name(tmp_path):
     path.write_text(json.dumps({"id": "1", "text": "t", "source": "commoncrawl"}) + "\n")
     (doc,) = ShardReader([str(path)], source="owm", force_source=True).run(None)
     assert doc.metadata["source"] == "owm" and doc.metadata["original_source"] == "commoncrawl"
+
+
+def test_concatenated_gzip_members_are_read_as_one_file(tmp_path):
+    path = tmp_path / "multi.jsonl.gz"
+    path.write_bytes(
+        gzip.compress(json.dumps({"id": "a", "text": "one"}).encode() + b"\n")
+        + gzip.compress(json.dumps({"id": "b", "text": "two"}).encode() + b"\n")
+    )
+    assert [r["id"] for r in iter_rows(path)] == ["a", "b"]
+
+
+def test_json_that_only_the_stdlib_accepts_is_still_read(tmp_path):
+    # NaN and 2**70 are refused by orjson, accepted by json (and by the reader before it)
+    path = tmp_path / "lenient.jsonl"
+    path.write_text(
+        '{"id": "a", "text": "x", "score": NaN}\n{"id": "b", "text": "y", "n": 1180591620717411303424}\n'
+    )
+    assert [r["id"] for r in iter_rows(path)] == ["a", "b"]
+
+
+def test_a_json_value_that_is_not_an_object_is_a_bad_line(tmp_path):
+    path = tmp_path / "list.jsonl"
+    path.write_text('[1, 2]\n"text"\n{"id": "ok", "text": "z"}\n')
+    results = list(iter_checked_rows(path))
+    assert [(p.reason, p.member) for _, _, p in results if p] == [
+        ("bad_json_line", "line 1"),
+        ("bad_json_line", "line 2"),
+    ]
+    assert [r["id"] for _, r, _ in results if r] == ["ok"]
+
+
+def test_a_line_over_the_line_limit_is_skipped_without_being_held(tmp_path):
+    from sciloom.corpus.jsonl_reader import ReadLimits
+
+    limits = ReadLimits(max_document_bytes=1000)  # lines up to 4 x 1000 + 1 MiB are parsed
+    path = tmp_path / "long.jsonl"
+    huge = json.dumps({"id": "huge", "text": "x" * (3 * 1024 * 1024)})
+    over = json.dumps({"id": "c", "text": "y" * 1500})  # parsed, then over the 1000-byte cap
+    path.write_text(
+        json.dumps({"id": "a", "text": "short"})
+        + "\n"
+        + huge
+        + "\n"
+        + json.dumps({"id": "c", "text": "y" * 1500})
+        + "\n"
+    )
+    results = list(iter_checked_rows(path, limits))
+    problems = [(p.reason, p.member, p.nbytes) for _, _, p in results if p]
+    assert problems == [
+        ("document_too_large", "line 2", len(huge) + 1),
+        ("document_too_large", "line 3", len(over) + 1),
+    ]
+    assert [r["id"] for _, r, _ in results if r] == ["a"]
+    (first,) = [p for _, _, p in results if p and p.line == 2]
+    assert len(first.raw) <= 200  # only the head of the long line is kept for the quarantine copy
+
+
+def test_parquet_rows_over_the_cap_are_quarantined_one_by_one(tmp_path):
+    import pyarrow as pa
+
+    from sciloom.corpus.jsonl_reader import ReadLimits
+
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"id": ["a", "b", "c"], "text": ["ok", "é" * 600, "fine"]}), path)
+    results = list(iter_checked_rows(path, ReadLimits(max_document_bytes=1000)))
+    assert [r["id"] for _, r, _ in results if r] == ["a", "c"]
+    assert [(p.reason, p.member) for _, _, p in results if p] == [("document_too_large", "row 2")]
+
+
+def test_a_missing_file_is_one_problem_not_an_exception(tmp_path):
+    results = list(iter_checked_rows(tmp_path / "gone.jsonl"))
+    assert [(p.reason, p.rest) for _, _, p in results] == [("unreadable_jsonl", True)]
+
+
+def test_a_bad_cap_in_the_environment_is_a_usage_error(monkeypatch):
+    from sciloom.corpus.errors import UsageError
+    from sciloom.corpus.jsonl_reader import ReadLimits
+
+    monkeypatch.setenv("SCILOOM_MAX_DOCUMENT_MB", "ten")
+    with pytest.raises(UsageError, match="SCILOOM_MAX_DOCUMENT_MB"):
+        ReadLimits.from_env()
+    monkeypatch.setenv("SCILOOM_MAX_DOCUMENT_MB", "2.5")
+    assert ReadLimits.from_env().max_document_bytes == int(2.5 * 1024 * 1024)
