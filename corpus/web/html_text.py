@@ -80,14 +80,28 @@ def parse_html(text: str, path: str | None = None) -> etree._Element:
 def _drop_noise(root: etree._Element) -> None:
     """Delete what trafilatura deletes unconditionally (scripts, styles, SVG, forms' widgets, nav...)
     in one C-level call: trafilatura does it element by element in Python, a third of its time on
-    script-heavy pages. Conditional cases (`form`, `figure`) are left to it."""
+    script-heavy pages. Conditional cases (`form`, `figure`) are left to it, and `footer` too:
+    without the page's footer resiliparse's main-content pass returns nothing on MediaWiki's
+    mobile skin (measured on web-math's math_none_mathml_1), and trafilatura deletes it anyway."""
     from trafilatura.settings import MANUALLY_CLEANED
 
-    tags = [t for t in MANUALLY_CLEANED if t not in ("form", "figure")]
+    tags = [t for t in MANUALLY_CLEANED if t not in ("form", "figure", "footer")]
     etree.strip_elements(root, *tags, with_tail=False)
     # Sub/superscripts left after math recovery (ordinals, footnote marks) are inline text;
     # unwrapped, trafilatura's fallbacks cannot set them on lines of their own.
     etree.strip_tags(root, "sub", "sup")
+
+
+def _body_tokens(body: etree._Element | None) -> set[str]:
+    """Placeholders in the page body, footers left out (page chrome, never rescued)."""
+    if body is None:
+        return set()
+    tokens = set(TOKEN_RE.findall(etree.tostring(body, encoding="unicode", method="text")))
+    for footer in body.iter("footer"):
+        tokens -= set(
+            TOKEN_RE.findall(etree.tostring(footer, encoding="unicode", method="text", with_tail=False))
+        )
+    return tokens
 
 
 def _title(root: etree._Element) -> str | None:
@@ -108,11 +122,7 @@ def extract_page(html: str, opts: ExtractOptions | None = None, path: str | None
     canonical = root.xpath("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")
     _drop_noise(root)
     body = root.find("body")
-    in_body = (
-        set(TOKEN_RE.findall(etree.tostring(body, encoding="unicode", method="text")))
-        if body is not None
-        else set()
-    )
+    in_body = _body_tokens(body)
     # resiliparse is the fast path where its choice of main content can be checked by the page's
     # formulas (main_content.py); elsewhere, and where it missed the main block, trafilatura runs.
     text, kept, spare = "", set(), root
