@@ -89,9 +89,17 @@ class OpenAIBackend(Backend):
     def _generate_missing(
         self, requests: list[Request], jobs: list[Job], store: Callable[[Job, str], None]
     ) -> list[str | GenerationFailure]:
+        fatal: list[BackendError] = []
+
         def one(job: Job) -> str | GenerationFailure:
+            if fatal:  # the key, URL or model is wrong: send nothing more
+                return GenerationFailure("aborted")
             req = requests[job.request]
-            text = self.post(self.body(req, job.index))
+            try:
+                text = self.post(self.body(req, job.index))
+            except BackendError as err:
+                fatal.append(err)
+                raise
             if isinstance(text, str) and len(req.sampling.stop) > 4:  # the rest cut here
                 from sciloom.pretrain.eval.generation import truncate_at_stop
 
@@ -103,7 +111,10 @@ class OpenAIBackend(Backend):
         if len(jobs) == 1 or self.config.concurrency == 1:
             return [one(j) for j in jobs]
         with ThreadPoolExecutor(max_workers=min(self.config.concurrency, len(jobs))) as pool:
-            return list(pool.map(one, jobs))
+            futures = [pool.submit(one, j) for j in jobs]
+        if fatal:
+            raise fatal[0]
+        return [f.result() for f in futures]
 
     def post(self, body: dict[str, Any]) -> str | GenerationFailure:
         """One completion, with retries; the text, or why it failed."""

@@ -283,3 +283,12 @@ def test_bad_rows_are_quarantined_with_the_reason(serve, oracle, gsm8k_file, tmp
     )
     c = totals(synth(kind, server, [src], tmp_path / kind, *extra))
     assert c["quarantined_reasons"] == {"bad_json_line": 1, "no_final_answer": 1}
+
+
+def test_a_wrong_key_stops_the_stage_with_one_line_and_exit_2(serve, gsm8k_file, tmp_path, capsys):
+    server = serve(lambda path, body, attempt: (401, {}, {"error": {"message": "Incorrect API key"}}, 0))
+    argv = ["synth", "rft", str(gsm8k_file), "--out", str(tmp_path / "k"), "--backend", "openai"]
+    assert main([*argv, "--model", "m", "--base-url", server.url, "--concurrency", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("sciloom synth: error: ") and "HTTP 401 Incorrect API key" in err[-1]
+    assert len(server.requests) <= 4  # not retried; only the requests already in flight (--concurrency 4)

@@ -90,7 +90,9 @@ def test_hf_backend_cuts_at_stop_strings(tiny_llama):
 
 def test_synth_cli_runs_on_the_hf_backend_and_resumes_from_its_cache(tiny_llama, gsm8k_file, tmp_path):
     argv = ["synth", "rft", str(gsm8k_file), "--backend", "hf", "--model", str(tiny_llama)]
+    (tmp_path / "o.toml").write_text("shots = 1\n")  # short prompts: a quick CPU test
     argv += ["--samples", "2", "--max-tokens", "6", "--cache-dir", str(tmp_path / "cache")]
+    argv += ["--options", str(tmp_path / "o.toml")]
     assert main([*argv, "--out", str(tmp_path / "a")]) == 0
     m = read_manifest_dict(tmp_path / "a")
     (c,) = m["sources"].values()

@@ -23,6 +23,8 @@ def test_opro_trajectory_is_shown_and_plotted(serve, oracle, gsm8k_file, tmp_pat
     report = tmp_path / "report.html"
     assert main(["manifest", "report", str(out), "--out", str(report)]) == 0
     html = report.read_text()
-    figure = re.search(r"<figure id='opro_trajectory'><img alt='[^']*' src='data:image/png;base64,([^']+)'", html)
+    figure = re.search(
+        r"<figure id='opro_trajectory'><img alt='[^']*' src='data:image/png;base64,([^']+)'", html
+    )
     assert figure is not None
     assert base64.b64decode(figure.group(1)).startswith(b"\x89PNG")
