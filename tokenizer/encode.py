@@ -70,6 +70,22 @@ class DocumentEncoder:
             return sp.encode(text, add_eos=add_eod, return_type="numpy")
         return np.asarray(self.encode(text, add_eod=add_eod), dtype=np.int32)
 
+    def encode_arrays(self, texts: list[str], add_eod: bool = False) -> list[np.ndarray]:
+        """`encode_array` of each text, in one SentencePiece call for the texts without a real
+        U+2581 (one thread: workers are the parallelism). A list call costs ~6% less CPU than a
+        call per text (measured on GSM8K+MATH, 8k BPE)."""
+        sp = self.sp
+        plain = [i for i, t in enumerate(texts) if SPACE_MARK not in t]
+        if len(plain) == len(texts):
+            return sp.encode(texts, add_eos=add_eod, return_type="numpy", num_threads=1)
+        out: list[np.ndarray] = [np.zeros(0, np.int32)] * len(texts)
+        encoded = sp.encode([texts[i] for i in plain], add_eos=add_eod, return_type="numpy", num_threads=1)
+        for i, ids in zip(plain, encoded):
+            out[i] = ids
+        for i in sorted(set(range(len(texts))) - set(plain)):
+            out[i] = self.encode_array(texts[i], add_eod=add_eod)
+        return out
+
     def decode(self, ids: list[int]) -> str:
         return self.sp.decode(ids)
 

@@ -58,6 +58,9 @@ class HFDocumentEncoder:
     def encode_array(self, text: str, add_eod: bool = False) -> np.ndarray:
         return np.asarray(self.encode(text, add_eod=add_eod), dtype=np.int32)
 
+    def encode_arrays(self, texts: list[str], add_eod: bool = False) -> list[np.ndarray]:
+        return [self.encode_array(t, add_eod=add_eod) for t in texts]
+
     def decode(self, ids: list[int]) -> str:
         return self.tok.decode(ids, skip_special_tokens=False)
 

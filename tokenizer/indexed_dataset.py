@@ -151,6 +151,17 @@ class IndexedDatasetWriter:
         self._lengths.append(len(ids))
         self.num_tokens += len(ids)
 
+    def add_documents(self, docs: Sequence[np.ndarray]) -> None:
+        """Append several documents (integer arrays) with one range check and one write."""
+        if not len(docs):
+            return
+        data = np.concatenate(docs)
+        if self.dtype is np.uint16 and len(data) and (data.max() > UINT16_MAX or data.min() < 0):
+            raise OverflowError(f"id out of range for uint16 in {self.prefix}")
+        self._bin.write(data.astype(self.dtype, copy=False).tobytes())
+        self._lengths.extend(len(d) for d in docs)
+        self.num_tokens += len(data)
+
     @property
     def num_documents(self) -> int:
         return len(self._lengths)

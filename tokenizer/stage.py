@@ -50,6 +50,7 @@ TEXT_NOT_STRING = "text_not_string"
 TOKENS_DIR = "tokens"
 HF_CONFIG_NAME = "tokenizer_config.json"
 PARTS_DIR = "parts"
+BATCH_DOCS = 256
 
 
 class TokenizerMismatchError(StageError):
@@ -73,10 +74,32 @@ class TokenizeStep(SciloomStep):
         self.tokens_dir = tokens_dir
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
+        # Documents are encoded BATCH_DOCS at a time: one SentencePiece call and one .bin write per
+        # batch and source instead of one per document (the per-document Python around `encode`
+        # was a third of the stage's CPU). Each source's documents keep their order, so the
+        # datasets are byte-identical to encoding one by one.
         encoder = self.encoder
         dtype = ids_format.optimal_dtype(encoder.vocab_size)
         writers: dict[str, ids_format.IndexedDatasetWriter] = {}
         parts = Path(self.tokens_dir) / PARTS_DIR
+        batch: list[Document] = []
+
+        def flush() -> list[Document]:
+            with self.track_time():
+                arrays = encoder.encode_arrays([d.text for d in batch], add_eod=True)
+                by_source: dict[str, list] = {}
+                for doc, ids in zip(batch, arrays):
+                    by_source.setdefault(source_of(doc), []).append(ids)
+                for source, docs in by_source.items():
+                    writer = writers.get(source)
+                    if writer is None:
+                        prefix = parts / dataset_name(source) / f"{rank:05d}"
+                        writer = writers[source] = ids_format.IndexedDatasetWriter(prefix, dtype)
+                    writer.add_documents(docs)
+            done = batch.copy()
+            batch.clear()
+            return done
+
         try:
             for doc in data:
                 if not isinstance(doc.text, str):  # a JSONL row with "text": 5 or null
@@ -87,14 +110,11 @@ class TokenizeStep(SciloomStep):
                         source=source_of(doc),
                     )
                     continue
-                source = source_of(doc)
-                writer = writers.get(source)
-                if writer is None:
-                    prefix = parts / dataset_name(source) / f"{rank:05d}"
-                    writer = writers[source] = ids_format.IndexedDatasetWriter(prefix, dtype)
-                with self.track_time():
-                    writer.add_document(encoder.encode_array(doc.text, add_eod=True))
-                yield doc
+                batch.append(doc)
+                if len(batch) >= BATCH_DOCS:
+                    yield from flush()
+            if batch:
+                yield from flush()
         except BaseException:
             for writer in writers.values():
                 writer.abort()

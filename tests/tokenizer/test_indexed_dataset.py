@@ -90,3 +90,31 @@ def test_arrays_and_lists_give_the_same_files_and_arrays_are_range_checked(tmp_p
     with pytest.raises(OverflowError):
         writer.add_document(np.array([1, 70000], dtype=np.int32))
     writer.abort()
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.int32])
+def test_documents_added_in_batches_give_megatrons_files_and_are_range_checked(tmp_path, documents, dtype):
+    _builder_files(tmp_path / "theirs", documents, dtype)
+    writer = IndexedDatasetWriter(tmp_path / "batched", dtype)
+    arrays = [np.array(d, dtype=np.int32) for d in documents]
+    for s in range(0, len(arrays), 7):  # uneven batches, one of them a single EOD-only document
+        writer.add_documents(arrays[s : s + 7])
+    writer.add_documents([])
+    writer.finalize()
+    for ext in ("bin", "idx"):
+        assert (tmp_path / f"theirs.{ext}").read_bytes() == (tmp_path / f"batched.{ext}").read_bytes()
+    writer = IndexedDatasetWriter(tmp_path / "x", np.uint16)
+    with pytest.raises(OverflowError):
+        writer.add_documents([np.array([1, 2], dtype=np.int32), np.array([70000], dtype=np.int32)])
+    writer.abort()
+
+
+def test_batch_encoding_equals_encoding_each_text(bpe_model, real_docs):
+    encoder = DocumentEncoder(bpe_model)
+    texts = [d["text"] for d in real_docs[::10]]
+    texts[3:3] = ["", "a \u2581 real space mark", "\u2581", "ends with \u2581\u2581"]
+    batched = encoder.encode_arrays(texts, add_eod=True)
+    assert len(batched) == len(texts)
+    for text, ids in zip(texts, batched):
+        assert ids.dtype == np.int32 and ids.tolist() == encoder.encode(text, add_eod=True)
+    assert encoder.decode(batched[4][:-1].tolist()) == texts[4]
