@@ -93,6 +93,9 @@ class ReadLimits:
     """Expanded / on-disk size at which reading a compressed input stops (gzip on text gives
     3-10x; 100x leaves room for repetitive JSON, while a bomb of zeros expands ~1000x)."""
 
+    min_expanded_bytes: int = MIN_EXPANDED_BUDGET
+    """The expansion budget is never below this (small real files can expand 40x and more)."""
+
     def __post_init__(self) -> None:
         if self.max_document_bytes < 1:
             raise UsageError(f"max_document_bytes must be at least 1, got {self.max_document_bytes}")
@@ -113,7 +116,7 @@ class ReadLimits:
 
     def expanded_budget(self, compressed_size: int) -> int:
         """Decompressed bytes one compressed input of `compressed_size` bytes may expand to."""
-        return max(MIN_EXPANDED_BUDGET, int(compressed_size * self.max_expansion_ratio))
+        return max(self.min_expanded_bytes, int(compressed_size * self.max_expansion_ratio))
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,12 @@ quarantine happen in one place (html_decode.py) and each document points back to
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sciloom.corpus.errors import InputError
+from sciloom.corpus.jsonl_reader import DECOMPRESSION_TOO_LARGE, ReadLimits
 
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -40,7 +42,7 @@ def _is_html(content_type: str | None, identified: str | None) -> bool:
 
 
 def iter_html_responses(
-    path: str, max_payload_bytes: int | None = None, max_expansion_ratio: float | None = None
+    path: str, max_payload_bytes: int | None = None, limits: ReadLimits | None = None
 ) -> Iterator[WarcResponse]:
     """Yield the HTML responses of one WARC; a corrupt file raises InputError(bad_warc).
 
@@ -50,16 +52,10 @@ def iter_html_responses(
     once the records' declared lengths add up past the expansion budget of the file
     (`jsonl_reader.ReadLimits.expanded_budget`): a WARC.gz bomb costs bounded time and memory.
     """
-    import os
-
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
-    from sciloom.corpus.jsonl_reader import DECOMPRESSION_TOO_LARGE, ReadLimits
-
-    limits = ReadLimits.from_env()
-    if max_expansion_ratio is not None:
-        limits = ReadLimits(limits.max_document_bytes, max_expansion_ratio)
+    limits = limits or ReadLimits.from_env()
     budget = limits.expanded_budget(os.path.getsize(path))
     declared = 0
     with open(path, "rb") as fh:

@@ -5,6 +5,7 @@ under 1 GB of peak RSS (measured as the child's ru_maxrss, in a subprocess of it
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from sciloom.corpus.shards import shard_files
+from sciloom.corpus.shards import read_documents, shard_files
 from sciloom.manifests.schema import read_manifest_dict
 
 MIB = 1024 * 1024
@@ -158,3 +159,55 @@ def test_a_gzipped_html_page_that_expands_past_the_page_cap_is_quarantined(tmp_p
     out = tmp_path / "out"
     assert main(["extract", "web", str(page.parent), "--out", str(out)]) == 0
     assert [q["reason"] for q in read_manifest_dict(out)["quarantine"]] == ["page_too_large"]
+
+
+def write_warc(path: Path, pages: list[tuple[str, bytes]]) -> Path:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=True)
+        for url, body in pages:
+            http = StatusAndHeaders(
+                "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+            )
+            writer.write_record(
+                writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http)
+            )
+    return path
+
+
+def test_a_warc_page_over_the_page_cap_is_quarantined_and_its_neighbours_kept(tmp_path, shared_data):
+
+    real = (shared_data / "web-math" / "pages" / "math_1.html").read_bytes()
+    padding = b"<!-- " + real.replace(b"--", b"") * (-(-30 * MIB // len(real))) + b" -->"
+    huge = real.replace(b"</body>", padding + b"</body>", 1)
+    assert len(huge) > 30 * MIB
+    warc = write_warc(
+        tmp_path / "crawl.warc.gz",
+        [("http://a.example/1", real), ("http://a.example/huge", huge), ("http://a.example/2", real)],
+    )
+    out = tmp_path / "out"
+    rss, rc = run_measured(["extract", "web", str(warc), "--out", str(out)])
+    assert rc == 0
+    entries = read_manifest_dict(out)["quarantine"]
+    assert [(q["reason"], q["detail"]) for q in entries] == [("page_too_large", f"{20 * MIB + 1} bytes")]
+    urls = {d.metadata["url"] for d in read_documents(shard_files(out))}
+    assert urls == {"http://a.example/1", "http://a.example/2"}
+    assert rss < RSS_LIMIT_KIB, f"peak RSS {rss} KiB"
+
+
+def test_warc_records_past_the_expansion_budget_stop_the_file(tmp_path):
+    from sciloom.corpus.errors import InputError
+    from sciloom.corpus.jsonl_reader import ReadLimits
+    from sciloom.corpus.web.warc import iter_html_responses
+
+    body = b"<html><body>" + b"<p>the same paragraph again</p>" * 20000 + b"</body></html>"  # 600 KB
+    warc = write_warc(tmp_path / "bomb.warc.gz", [(f"http://b.example/{i}", body) for i in range(4)])
+    limits = ReadLimits(max_expansion_ratio=2, min_expanded_bytes=1024 * 1024)  # 1 MiB budget here
+    seen = []
+    with pytest.raises(InputError) as err:
+        for response in iter_html_responses(str(warc), limits=limits):
+            seen.append(response.url)
+    assert err.value.reason == "decompression_too_large"
+    assert seen == ["http://b.example/0"]  # the second record's declared length passes the budget
