@@ -99,3 +99,21 @@ def test_a_rerun_task_does_not_repeat_its_quarantine_entries(tmp_path):
     again = run_stage(StageRun("f", tmp_path / "out"), ShardReader(paths), [ShortFilter()])
     assert len(again.quarantine) == again.totals.docs["quarantined"] == 1
     assert sum(len(v) for v in again.samples.values()) == sum(len(v) for v in first.samples.values())
+
+
+def test_run_stage_refuses_a_folder_it_did_not_make_and_force_moves_its_files_aside(tmp_path):
+    from sciloom.corpus.errors import UsageError
+
+    (tmp_path / "in").mkdir()
+    inputs = write_inputs(tmp_path / "in")
+    out = tmp_path / "theirs"
+    (out / "docs").mkdir(parents=True)
+    (out / "docs" / "keep.parquet").write_bytes(b"not ours")
+    with pytest.raises(UsageError, match="not made by sciloom"):
+        run_stage(StageRun("s", out), ShardReader(inputs), [ShortFilter()])
+    assert sorted(p.name for p in out.rglob("*")) == ["docs", "keep.parquet"]
+    manifest = run_stage(StageRun("s", out, force=True), ShardReader(inputs), [ShortFilter()])
+    assert manifest.totals.docs["in"] == 32  # 3 x 10 rows, and bad.jsonl's good and bad line
+    (kept,) = out.glob(".sciloom-kept-*")
+    assert (kept / "docs" / "keep.parquet").read_bytes() == b"not ours"
+    assert all(p.name != "keep.parquet" for p in shard_files(out))
