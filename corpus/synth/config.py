@@ -83,6 +83,14 @@ class BackendConfig:
                 f"{where}.gpu_memory_utilization: must be in (0, 1], got {self.gpu_memory_utilization}"
             )
 
+    def cache_identity(self) -> dict[str, Any]:
+        """What a cached completion is keyed by besides prompt, sampling and seed: the backend, the
+        model and the API route, not the host (a server moved to another node is the same model)."""
+        out: dict[str, Any] = {"backend": self.name, "model": self.model}
+        if self.name == "openai":
+            out["api"] = self.api
+        return out
+
     def identity(self) -> dict[str, Any]:
         """What decides a completion besides the prompt and sampling: the cache key and provenance."""
         out: dict[str, Any] = {"backend": self.name, "model": self.model}

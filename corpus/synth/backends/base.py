@@ -99,7 +99,7 @@ class Backend(ABC):
         for i, req in enumerate(requests):
             params = req.sampling.params()
             for j in range(req.sampling.n):
-                key = cache_key(self.identity, req.prompt, params, req.seed + j, j)
+                key = cache_key(self.config.cache_identity(), req.prompt, params, req.seed + j, j)
                 text = self.cache.get(key)
                 if text is None:
                     missing.append(Job(i, j, key))

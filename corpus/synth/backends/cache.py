@@ -1,7 +1,8 @@
 """On-disk cache of completions, one small JSON file per (request, sample index).
 
-The key is the sha256 of the backend identity (backend, endpoint, model, API), the prompt, the
-sampling parameters, the seed and the sample index, so a resumed or repeated stage asks the model
+The key is the sha256 of the backend identity (backend, model, API route: `completions` or
+`chat`; not the host, so a server restarted on another node is still the same model), the prompt,
+the sampling parameters, the seed and the sample index, so a resumed or repeated stage asks the model
 only for what it has not got: paid API calls and GPU hours are spent once. Files are written to a
 temporary name and renamed, so concurrent tasks and a kill mid-write never leave a torn entry;
 a corrupt entry (disk trouble) is treated as missing. Failures are never cached.

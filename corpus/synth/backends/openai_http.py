@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -65,6 +66,7 @@ class OpenAIBackend(Backend):
         if config.api_key_env and not self.api_key:
             raise BackendError(f"backend.api_key_env: environment variable {config.api_key_env} is not set")
         self.retries = 0  # retried attempts (for the manifest)
+        self._lock = threading.Lock()  # the counters are updated from the request threads
         self._sleep = time.sleep
         self._rng = random.Random()
 
@@ -157,7 +159,8 @@ class OpenAIBackend(Backend):
                 cap = min(self.config.max_backoff_s, self.config.backoff_s * 2**attempt)
                 wait = self._rng.uniform(0, cap)
             wait = min(wait, self.config.max_backoff_s)
-            self.retries += 1
+            with self._lock:
+                self.retries += 1
             logger.info("%s: %s, retry %d in %.2fs", self.url, last, attempt + 1, wait)
             self._sleep(wait)
         return GenerationFailure(f"{last} after {self.config.max_retries + 1} attempts")
@@ -166,7 +169,8 @@ class OpenAIBackend(Backend):
         choice = payload["choices"][0]
         usage = payload.get("usage") or {}
         if isinstance(usage.get("completion_tokens"), int):
-            self.tokens_generated += usage["completion_tokens"]
+            with self._lock:
+                self.tokens_generated += usage["completion_tokens"]
         if self.config.api == "chat":
             text = choice["message"]["content"]
         else:

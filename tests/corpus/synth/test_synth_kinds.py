@@ -292,3 +292,15 @@ def test_a_wrong_key_stops_the_stage_with_one_line_and_exit_2(serve, gsm8k_file,
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("sciloom synth: error: ") and "HTTP 401 Incorrect API key" in err[-1]
     assert len(server.requests) <= 4  # not retried; only the requests already in flight (--concurrency 4)
+
+
+def test_evol_rounds_evolve_the_kept_problems_again(serve, oracle, gsm8k_file, tmp_path):
+    server = serve(oracle.respond)
+    opts = options(tmp_path, 'evol_directions = ["up"]\nevol_rounds = 2\n')
+    c = totals(synth("evol", server, [gsm8k_file], tmp_path / "e2", "--options", str(opts)))
+    assert c["docs"]["kept"] == 2 * N and c["docs"]["added"] == N and c["dropped_reasons"] == {}
+    second = [d for d in docs(tmp_path / "e2") if d.metadata["round"] == 1]
+    assert len(second) == N
+    for d in second:
+        assert d.metadata["evolution"] == ["up", "up"] and d.id.endswith(":up0:up1")
+        assert d.text.count("Give the answer as a whole number.") == 2

@@ -175,3 +175,14 @@ def test_retry_after_accepts_seconds_and_http_dates():
     now = time.time()
     date = email.utils.formatdate(now + 10, usegmt=True)
     assert 8.5 <= retry_after_seconds(date, now=now) <= 10.0
+
+
+def test_the_cache_survives_a_server_moving_to_another_port(serve, tmp_path):
+    first, second = serve(echo), serve(echo)
+    reqs = [Request("p", Sampling(n=2), seed=0)]
+    backend(first.url, cache=tmp_path / "c").generate(reqs)
+    assert backend(second.url, cache=tmp_path / "c").generate(reqs)[0].cached == 2
+    assert second.requests == []
+    # another model, or the chat route, is another completion
+    backend(second.url, cache=tmp_path / "c", api="chat").generate(reqs)
+    assert len(second.requests) == 2
