@@ -42,6 +42,13 @@ from sciloom.corpus.web.tex_images import tex_from_image
 
 TOKEN = "\u27e6M{}\u27e7"
 TOKEN_RE = re.compile("\u27e6M(\\d+)\u27e7")
+# Text of code, pre and tex2jax_ignore elements holding a delimiter is fenced with these markers,
+# so that the second raw-TeX pass over the extracted text (tokenize_split_tex), which no longer
+# sees elements, leaves it alone; restore_math removes them. Built like the math placeholders
+# (trafilatura deletes private-use characters, but keeps these as words).
+PROTECT_OPEN, PROTECT_CLOSE = "\u27e6Q\u27e7", "\u27e6/Q\u27e7"
+SPLIT_RE = re.compile("(\u27e6M\\d+\u27e7|\u27e6Q\u27e7|\u27e6/Q\u27e7)")
+UNPROTECTED = {"script", "style", "head", "title"}
 SKIP_TEXT = {"script", "style", "code", "pre", "textarea", "noscript", "kbd", "samp", "title", "head"}
 # fmt: off
 INLINE_TAGS = {
@@ -388,11 +395,22 @@ class MathRecovery:
             el = node.getparent()  # for a tail, the element (or comment) it follows
             if el is None:
                 continue
-            if node.is_text:
-                if not _in_skipped(el) and el.text:
+            if node.is_text and el.text:
+                if not _in_skipped(el):
                     el.text = self._text_run(el.text)
-            elif node.is_tail and not _in_skipped(el, include_self=False) and el.tail:
-                el.tail = self._text_run(el.tail)
+                elif local_name(el) not in UNPROTECTED:
+                    el.text = self._protect(el.text)
+            elif node.is_tail and el.tail:
+                if not _in_skipped(el, include_self=False):
+                    el.tail = self._text_run(el.tail)
+                elif el.getparent() is not None and local_name(el.getparent()) not in UNPROTECTED:
+                    el.tail = self._protect(el.tail)
+
+    def _protect(self, text: str) -> str:
+        """Fence text that is not math (code, `tex2jax_ignore`) when it holds a delimiter."""
+        if "\\begin{" in text or any(d.open in text for d in self.config.delimiters):
+            return PROTECT_OPEN + text + PROTECT_CLOSE
+        return text
 
     def _text_run(self, text: str) -> str:
         spans = find_tex(text, self.config)
@@ -419,11 +437,15 @@ def tokenize_split_tex(recovery: MathRecovery, text: str) -> str:
     the unambiguous delimiters are used here (not the single `$`): code blocks are plain text by now.
     """
     config = DelimiterConfig(delimiters=recovery.config.delimiters, dollar="off")
-    parts = TOKEN_RE.split(text)
-    out = []
-    for i, part in enumerate(parts):
-        if i % 2:
-            out.append(TOKEN.format(part))
+    out: list[str] = []
+    fenced = 0  # inside PROTECT_OPEN..PROTECT_CLOSE: code or tex2jax_ignore text
+    for part in SPLIT_RE.split(text):
+        if part in (PROTECT_OPEN, PROTECT_CLOSE):
+            fenced = fenced + 1 if part == PROTECT_OPEN else max(0, fenced - 1)
+            out.append(part)
+            continue
+        if fenced or TOKEN_RE.fullmatch(part):
+            out.append(part)
             continue
         pos = 0
         for span in find_tex(part, config):
@@ -585,7 +607,7 @@ def restore_math(text: str, formulas: list[Formula], boundary_tokens: bool = Fal
             parts[i + 1] = parts[i + 1].lstrip(" ")
         else:
             out.append(body)
-    text = "".join(out)
+    text = "".join(out).replace(PROTECT_OPEN, "").replace(PROTECT_CLOSE, "")
     text = re.sub(r" *\n *", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()

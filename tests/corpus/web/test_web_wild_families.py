@@ -256,3 +256,13 @@ def test_mathml_1500_levels_deep_converts_and_keeps_the_text_after_it() -> None:
     assert [f.latex for f in page.formulas] == ["x"]
     assert page.text.rstrip().endswith("After: the end text survives.")
     assert page.mathml_failures == 0
+
+
+def test_delimiters_in_code_blocks_and_tex2jax_ignore_stay_text() -> None:
+    body = (
+        "<pre><code>[tex]not math[/tex] and \\(y\\)</code></pre>"
+        '<p class="tex2jax_ignore">\\(x\\) and $$z$$ are shown as typed</p><p>but \\(w\\) is math</p>'
+    )
+    page = extract_page(f"<html><body><article>{PROSE}{body}{PROSE}</article></body></html>")
+    assert [f.latex for f in page.formulas] == ["w"]
+    assert "[tex]not math[/tex]" in page.text and "\\(x\\) and $$z$$" not in page.text

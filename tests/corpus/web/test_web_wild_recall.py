@@ -87,6 +87,13 @@ def test_prices_on_the_pandoc_page_gain_no_formula(wild_stage: Path, stage_rows,
     assert doc["metadata"]["math"]["num_formulas"] == 3
 
 
+def test_page_whose_math_is_in_tex2jax_ignore_gains_no_formula(wild_stage: Path, stage_rows) -> None:
+    doc = stage_rows(wild_stage)["mathjax-test-ignoreclass-1a.html"]
+    assert doc["metadata"]["math"]["num_formulas"] == 0
+    # the page's text as written, not turned into `$x$` by the pass over the extracted text
+    assert "$" not in doc["text"] and "\\(x\\)" in doc["text"]
+
+
 def test_nested_dollars_stay_one_formula_written_with_parens(wild_stage: Path, stage_rows) -> None:
     text = stage_rows(wild_stage)["katex-mhchem.html"]["text"]
     assert "\\(\\ce{NaOH(aq,$\\infty$)}\\)" in text

@@ -9,7 +9,8 @@ renderer would typeset, with the renderer's own rules, using only the Python sta
 it checks. Per page, in document order:
 
 - text of the body, outside <script>, <style>, <pre>, <code>, <textarea>, <noscript> (MathJax's
-  tex2jax `skipTags`, KaTeX auto-render's `ignoredTags`), is scanned with the page's delimiters:
+  tex2jax `skipTags`, KaTeX auto-render's `ignoredTags`) and outside class `tex2jax_ignore` (tex2jax's
+  `ignoreClass`), is scanned with the page's delimiters:
   the pairs its inline MathJax config lists (`inlineMath`, `displayMath`) or its KaTeX
   auto-render `delimiters` objects; without a config, MathJax 2's defaults: `\\(..\\)` inline,
   `$$..$$` and `\\[..\\]` display (a single `$` is not math unless configured). A `\\$` is a
@@ -168,8 +169,9 @@ class Page(html.parser.HTMLParser):
         if tag == "script":
             self._script = [(a.get("type") or "").lower().replace(" ", ""), []]
         if tag not in VOID:
-            self.stack.append(tag)
-        if tag in SKIP:
+            # tex2jax's default ignoreClass: the element's text is not scanned for math
+            self.stack.append("textarea" if "tex2jax_ignore" in classes else tag)
+        if tag in SKIP or "tex2jax_ignore" in classes:
             self.text.append(SEP)
 
     def handle_endtag(self, tag):
@@ -181,8 +183,8 @@ class Page(html.parser.HTMLParser):
             elif not kind or "javascript" in kind or "mathjax-config" in kind:
                 self.scripts.append(body)
             self._script = None
-        if tag in self.stack:
-            while self.stack and self.stack.pop() != tag:
+        if tag in self.stack or "textarea" in self.stack:
+            while self.stack and self.stack.pop() not in (tag, "textarea"):
                 pass
         if self._container is not None and len(self.stack) == self._container[2]:
             display, parts, _, has_markup = self._container
