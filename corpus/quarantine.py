@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from sciloom.corpus.jsonl_reader import RowProblem
 
 MAX_COPY_BYTES = 64 * 1024 * 1024
+# Copies kept per task: a file whose every line is bad (a whole latin-1 JSONL) must not become a
+# million small files; every entry is still logged with its sha256 and size.
+MAX_COPIES = 1000
 
 
 class QuarantineLog:
@@ -27,6 +30,7 @@ class QuarantineLog:
         self.dir = Path(quarantine_dir)
         self.rank = rank
         self._fh = None
+        self._copies = 0
 
     def add(
         self,
@@ -50,7 +54,8 @@ class QuarantineLog:
             digest = hashlib.sha256(data).hexdigest()
             entry["sha256"] = digest
             entry["bytes"] = len(data)
-            if len(data) <= MAX_COPY_BYTES:
+            if len(data) <= MAX_COPY_BYTES and self._copies < MAX_COPIES:
+                self._copies += 1
                 files = self.dir / "files"
                 files.mkdir(exist_ok=True)
                 name = Path(member or input).name.replace(os.sep, "_")[:80] or "input"

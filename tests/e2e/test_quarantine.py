@@ -126,3 +126,25 @@ def test_a_changed_recipe_is_refused_without_force(bad_build, tmp_path, capsys):
     recipe.write_text(text)
     assert main(["build", str(recipe), "--out", str(build), "--no-progress"]) == 2
     assert "built from another recipe" in capsys.readouterr().err
+
+
+def test_a_whole_latin1_jsonl_is_quarantined_line_by_line_with_bounded_copies(tmp_path, capsys):
+    from sciloom.corpus.quarantine import MAX_COPIES
+
+    path = tmp_path / "latin1.jsonl"
+    rows = [{"id": f"r{i}", "text": f"Théorème {i}: a² + b² = c²"} for i in range(MAX_COPIES + 200)]
+    path.write_bytes("".join(json_line(r) for r in rows).encode("latin-1"))
+    out = tmp_path / "out"
+    assert main(["filter", str(path), "--out", str(out)]) == 0
+    manifest = read_manifest_dict(out)
+    assert [q["member"] for q in manifest["quarantine"]] == [f"line {i}" for i in range(1, len(rows) + 1)]
+    assert {q["reason"] for q in manifest["quarantine"]} == {"invalid_utf8"}
+    docs = manifest["sources"]["unknown"]["docs"]
+    assert docs["in"] == docs["quarantined"] == len(rows)
+    assert len(list((out / "quarantine" / "files").iterdir())) == MAX_COPIES
+
+
+def json_line(row: dict) -> str:
+    import json
+
+    return json.dumps(row, ensure_ascii=False) + "\n"
