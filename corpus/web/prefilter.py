@@ -34,7 +34,10 @@ compiled automaton (~0.1 ms), and reports script boundaries in the same pass.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
+from pathlib import Path
 
 NO_MATH_MARKERS = "no_math_markers"
 
@@ -42,14 +45,19 @@ NO_MATH_MARKERS = "no_math_markers"
 STRONG, OPEN, CLOSE, TEXT_TEX = 0, 1, 2, 3
 # fmt: off
 PATTERNS = (
-    (STRONG, rb"mathjax|katex|asciimath|jsmath|math/(tex|asciimath|mml)|text/(x-)?(tex|latex|asciimath|mml)"
-             rb"|<(m:|mml:)?math[\s>/]|<mjx-|mwe-math|data-(tex|latex|formula|math)\b"
-             # custom elements whose name has a math part: <dt-math>, <d-math>, <math-tex>, <x-latex>
-             rb"|<[a-z0-9]+-(math|tex|latex|katex|formula|equation)[\s>/]|<(math|tex|latex|katex|formula)-[a-z]"
-             rb"|<(formula|tex|latex)[\s>]"
-             rb"|class\s*=\s*[\"']?[^\"'>]*\b(math|tex|latex|equation|formula|arithmatex)\b"
-             rb"|latex\.php|codecogs|mimetex|mathtex|quicklatex|cht=tx|/media/math/|/latexrender|/tex2img"
-             rb"|alt\s*=\s*[\"']\s*(\$|\\[a-z(\[])|alt\s*=\s*[\"'][^\"'>]{0,300}\\[a-z]{2,}"),
+    # Alternatives as separate expressions: one alternation compiles ~3x slower (0.6 s vs 0.2 s).
+    (STRONG, rb"mathjax|katex|asciimath|jsmath|mwe-math|<mjx-"),
+    (STRONG, rb"math/(tex|asciimath|mml)|text/(x-)?(tex|latex|asciimath|mml)"),
+    (STRONG, rb"<(m:|mml:)?math[\s>/]"),
+    (STRONG, rb"data-(tex|latex|formula|math)\b"),
+    # custom elements whose name has a math part: <dt-math>, <d-math>, <math-tex>, <x-latex>
+    (STRONG, rb"<[a-z0-9]+-(math|tex|latex|katex|formula|equation)[\s>/]"),
+    (STRONG, rb"<(math|tex|latex|katex|formula)-[a-z]|<(formula|tex|latex)[\s>]"),
+    (STRONG, rb"class\s*=\s*[\"']?[^\"'>]*\b(math|tex|latex|equation|formula|arithmatex)\b"),
+    (STRONG, rb"latex\.php|codecogs|mimetex|mathtex|quicklatex|cht=tx|/media/math/|/latexrender|/tex2img"),
+    # an `alt` that holds TeX: LaTeX2HTML's `ALT="$x_1$"`, `alt="\frac..."` from any generator
+    (STRONG, rb"alt\s*=\s*[\"']\s*(\$|\\[a-z(\[])"),
+    (STRONG, rb"alt\s*=\s*[\"'][^\"'>]*\\[a-z]{2,}"),
     (OPEN, rb"<(script|style)\b"),
     (CLOSE, rb"</(script|style)\b"),
     (TEXT_TEX, rb"\$\$|\\\(|\\\[|\\begin\{|\[/?i?(tex|math|latex)\]"),
@@ -65,21 +73,55 @@ PATTERNS = (
 _local = threading.local()
 
 
+def _cache_file() -> Path | None:
+    """A user-owned file for the serialised database, named by a hash of the patterns and the
+    Hyperscan version (never the shared /tmp), or None when no cache folder can be made."""
+    import hyperscan
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sciloom"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    key = hashlib.sha256(repr((PATTERNS, getattr(hyperscan, "__version__", "0"))).encode()).hexdigest()[:16]
+    return base / f"prefilter-{key}.hsdb"
+
+
+def _compile():
+    import hyperscan
+
+    cache = _cache_file()
+    if cache is not None and cache.is_file():
+        try:  # a database for another CPU or a truncated file fails to load: compile afresh
+            db = hyperscan.loadb(cache.read_bytes(), mode=hyperscan.HS_MODE_BLOCK)
+            db.scratch = hyperscan.Scratch(db)  # compile() allocates it, loadb() does not
+            return db
+        except Exception:  # noqa: BLE001
+            pass
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[p for _, p in PATTERNS],
+        ids=[i for i, _ in PATTERNS],
+        elements=len(PATTERNS),
+        flags=[hyperscan.HS_FLAG_CASELESS] * len(PATTERNS),
+    )
+    if cache is not None:
+        try:
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(hyperscan.dumpb(db))
+            tmp.replace(cache)  # atomic: parallel workers never read a half-written file
+        except OSError:
+            pass
+    return db
+
+
 def _database():
-    """The compiled Hyperscan database, built once per thread on first use (~10 ms) and never
-    pickled, so the reader step stays cheap to ship to datatrove's workers."""
+    """The Hyperscan database, once per thread (a scan needs its own scratch space). Compiling
+    takes ~0.2 s, loading the cached copy from the user cache folder ~1 ms; it is never pickled,
+    so the reader step stays cheap to ship to datatrove's workers."""
     db = getattr(_local, "db", None)
     if db is None:
-        import hyperscan
-
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(
-            expressions=[p for _, p in PATTERNS],
-            ids=[i for i, _ in PATTERNS],
-            elements=len(PATTERNS),
-            flags=[hyperscan.HS_FLAG_CASELESS] * len(PATTERNS),
-        )
-        _local.db = db
+        db = _local.db = _compile()
     return db
 
 
