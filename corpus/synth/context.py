@@ -78,8 +78,13 @@ class SynthContext:
         return (int.from_bytes(digest[:5], "big") & 0x7FFF_FFFF) << 16
 
     def sampling(
-        self, n: int | None = None, temperature: float | None = None, stop=(), max_tokens=None
+        self,
+        n: int | None = None,
+        temperature: float | None = None,
+        stop: tuple[str, ...] | list[str] = (),
+        max_tokens: int | None = None,
     ) -> Sampling:
+        """The config's sampling settings, with the given ones replaced."""
         c = self.config
         return Sampling(
             n=c.samples if n is None else n,

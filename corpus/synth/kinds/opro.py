@@ -4,7 +4,8 @@ arXiv:2309.03409; google-deepmind/opro).
 The optimiser model (`optimizer`, default the backend) reads a meta-prompt holding the best
 instructions so far with their scores, in ascending order (`opro_history` of them), and a few dev
 problems (`opro_exemplars`) showing where the instruction goes; it proposes `opro_proposals`
-new instructions per step (`opro_temperature`, the paper's 1.0), for `opro_steps` steps. The
+new instructions per step (`opro_temperature`, the paper's 1.0), for `opro_steps` steps; the
+exemplars are drawn afresh for each step, as in the paper. The
 scorer (the backend) answers every dev problem with each new instruction at the start of the
 answer (OPRO's `A_begin` position for pretrained scorers), greedily and zero-shot; the score is
 `sciloom eval`'s accuracy (`pretrain.eval.metrics.score_item` / `summarize`) in percent.
@@ -24,6 +25,7 @@ kept when correct (else `answer_mismatch`), so the stage is a prompt source like
 from __future__ import annotations
 
 import json
+import random
 import re
 from pathlib import Path
 
@@ -120,8 +122,10 @@ class OproKind(Kind):
         if dev_problems:
             for instruction in c.opro_initial:
                 self._score(instruction, 0, dev_problems, ctx, scored, trajectory)
-            exemplars = dev_problems[: c.opro_exemplars]
             for step in range(1, c.opro_steps + 1):
+                # OPRO draws the exemplars of each meta-prompt afresh (seeded here, so reproducible)
+                rng = random.Random(ctx.seed_for("opro", f"exemplars{step}"))
+                exemplars = rng.sample(dev_problems, min(c.opro_exemplars, len(dev_problems)))
                 history = [(i, s) for i, (s, _) in scored.items()]
                 prompt = meta_prompt(history, exemplars, c.opro_history)
                 sampling = ctx.sampling(c.opro_proposals, c.opro_temperature, (), max_tokens=200)

@@ -304,3 +304,23 @@ def test_evol_rounds_evolve_the_kept_problems_again(serve, oracle, gsm8k_file, t
     for d in second:
         assert d.metadata["evolution"] == ["up", "up"] and d.id.endswith(":up0:up1")
         assert d.text.count("Give the answer as a whole number.") == 2
+
+
+def test_opro_optimizer_can_be_another_model_on_another_server(serve, oracle, gsm8k_file, tmp_path):
+    scorer, optimizer = serve(oracle.respond), serve(oracle.respond)
+    opts = options(
+        tmp_path,
+        f'opro_steps = 1\nopro_proposals = 2\n[optimizer]\nname = "openai"\napi = "chat"\n'
+        f'model = "big"\nbase_url = "{optimizer.url}"\n',
+    )
+    m = synth("opro", scorer, [gsm8k_file], tmp_path / "o2", "--options", str(opts))
+    assert [p for p, _ in optimizer.requests] == ["/v1/chat/completions"] * 2
+    assert all(
+        b["model"] == "big" and "Write the text in square brackets." in b["messages"][0]["content"]
+        for _, b in optimizer.requests
+    )
+    assert all("square brackets" not in b["prompt"] for _, b in scorer.requests)
+    assert len(scorer.requests) == 3 * N  # the initial instruction and two proposals, on every dev problem
+    params = m["extra"]["synth"]["parameters"]
+    assert params["optimizer"]["model"] == "big" and params["scorer"]["model"] == "oracle"
+    assert m["extra"]["synth"]["usage"]["optimizer"]["requests_sent"] == 2
