@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -64,6 +65,7 @@ BATCH_DOCS = 256
 
 QUESTION, SOLUTION, CONTAINED = 0, 1, 2
 NGRAM, CONTAINMENT = "ngram", "containment"  # hit kinds, as the manifest reports them
+BITMAP_BITS = 26  # 2^26 bits = 8 MiB prefilter of the index keys
 MAX_WHOLE_TOKENS = 64  # longest sequence `ngram_hashes` can hash as one gram
 
 
@@ -168,6 +170,12 @@ class NgramIndex:
         self.owner = owner[order]
         self.kind = kind[order]
         self.solution_total = np.bincount(owner[kind == SOLUTION], minlength=len(items))
+        # A bitmap of the keys' top bits: almost every n-gram of a document is in no benchmark, and
+        # one bit test per n-gram (8 MiB, mostly cache-resident) is ~5x cheaper than a binary
+        # search of the 1.5M keys, which then runs only for the ~2% of n-grams that pass.
+        self.bitmap = np.zeros(1 << (BITMAP_BITS - 3), dtype=np.uint8)
+        slots = self.keys >> np.uint64(64 - BITMAP_BITS)
+        np.bitwise_or.at(self.bitmap, slots >> np.uint64(3), (1 << (slots & np.uint64(7))).astype(np.uint8))
 
     @classmethod
     def _grams(
@@ -240,6 +248,9 @@ class NgramIndex:
         queries = [(grams, np.repeat(np.arange(len(texts)), np.diff(goff)))]
         queries += self._contained(hashes, offsets)
         for grams, doc_of in queries:
+            slots = grams >> np.uint64(64 - BITMAP_BITS)
+            maybe = (self.bitmap[slots >> np.uint64(3)] >> (slots & np.uint64(7)).astype(np.uint8)) & 1
+            grams, doc_of = grams[maybe.astype(bool)], doc_of[maybe.astype(bool)]
             if len(grams) == 0:
                 continue
             lo = np.searchsorted(self.keys, grams, "left")
@@ -289,6 +300,37 @@ def index_for(items: list[BenchmarkItem], config: DecontamConfig) -> NgramIndex:
     )
 
 
+# Per process: the benchmark items and indexes of a config. datatrove runs each task on its own
+# copy of the steps, so without this every task of a worker rebuilt the same index (~1 s each).
+_LOADED: dict[tuple, tuple[list[BenchmarkItem], NgramIndex]] = {}
+
+
+def _config_key(config: DecontamConfig, n: int) -> tuple:
+    files = tuple((str(p), os.path.getmtime(p) if os.path.exists(p) else None) for p in config.benchmarks)
+    return (
+        files,
+        config.builtin,
+        n,
+        config.containment_min_tokens,
+        config.containment_min_chars,
+        config.min_solution_ngrams,
+        config.min_solution_share,
+    )
+
+
+def loaded_index(config: DecontamConfig, audit: bool = False) -> tuple[list[BenchmarkItem], NgramIndex]:
+    """The items of `config` and their index (the audit n-gram's with `audit`), built once per process."""
+    key = _config_key(config, config.audit_ngram if audit else config.ngram) + (audit,)
+    if key not in _LOADED:
+        items = load_benchmarks(config.benchmarks, config.builtin)
+        if audit:
+            index = NgramIndex(items, config.audit_ngram, None, config.min_solution_ngrams)
+        else:
+            index = index_for(items, config)
+        _LOADED[key] = (items, index)
+    return _LOADED[key]
+
+
 class DecontaminationFilter(SciloomStep):
     name = "decontamination"
     type = "filter"
@@ -303,8 +345,7 @@ class DecontaminationFilter(SciloomStep):
 
     def load(self) -> None:
         if self._items is None:
-            self._items = load_benchmarks(self.config.benchmarks, self.config.builtin)
-            self._index = index_for(self._items, self.config)
+            self._items, self._index = loaded_index(self.config)
 
     def check(self, text: str) -> Match:
         assert self._index is not None
@@ -339,9 +380,7 @@ class DecontaminationFilter(SciloomStep):
                 yield doc
                 continue
             if self._audit is None:  # built on the first hit: most tasks never need it
-                self._audit = NgramIndex(
-                    self._items, self.config.audit_ngram, None, self.config.min_solution_ngrams
-                )
+                self._audit = loaded_index(self.config, audit=True)[1]
             audit = self._audit.lookup(doc.text).count
             mask = self.config.action == "mask" or matches(source_of(doc), self.config.mask_sources)
             action, masked = "dropped", 0
@@ -449,9 +488,9 @@ def decontam_extra(
 
 
 def run_decontam(inputs: list[str], config: DecontamConfig, run: StageRun) -> StageManifest:
-    items = load_benchmarks(config.benchmarks, config.builtin)  # fail early on a bad benchmark file
+    items, index = loaded_index(config)  # fails early on a bad benchmark file
     summary = dict(iter_summary(items))
-    unmatched = sorted(items[i].key for i in index_for(items, config).unmatchable)
+    unmatched = sorted(items[i].key for i in index.unmatchable)
     step = DecontaminationFilter(config, hits_dir=str(Path(run.out_dir) / HITS_DIR))
     return run_stage(
         run,
