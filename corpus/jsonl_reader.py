@@ -66,6 +66,7 @@ MIN_EXPANDED_BUDGET = 256 * MIB
 GZIP_SUFFIXES = (".gz",)
 COMPRESSED_CHUNK = 256 * 1024
 READ_BUFFER = 1024 * 1024
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _env_number(name: str, default: float) -> float:
@@ -322,6 +323,8 @@ def iter_jsonl_values(
                     None,
                 )
                 continue
+            if lineno == 1 and line.startswith(UTF8_BOM):  # written by some Windows tools
+                line = line[len(UTF8_BOM) :]
             if not line.strip():
                 continue
             value, reason = _parse_line(line)

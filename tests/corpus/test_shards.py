@@ -190,3 +190,9 @@ def test_a_bad_cap_in_the_environment_is_a_usage_error(monkeypatch):
         ReadLimits.from_env()
     monkeypatch.setenv("SCILOOM_MAX_DOCUMENT_MB", "2.5")
     assert ReadLimits.from_env().max_document_bytes == int(2.5 * 1024 * 1024)
+
+
+def test_a_utf8_byte_order_mark_does_not_cost_the_first_line(tmp_path):
+    path = tmp_path / "bom.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"id": "a", "text": "x"}).encode() + b"\n")
+    assert [r["id"] for r in iter_rows(path)] == ["a"]
