@@ -13,13 +13,15 @@ Written as JSONL shards (`id`, `text`), the format a recipe's `kind = "jsonl"` s
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PROBLEMS = REPO.parent / "shared" / "data" / "problems"
+# ../shared/data beside the repository, or $SCILOOM_SHARED_DATA (as in tests/conftest.py)
+PROBLEMS = Path(os.environ.get("SCILOOM_SHARED_DATA", REPO.parent / "shared" / "data")) / "problems"
 
 NEAR_DUPLICATES = 0.08
 EXACT_DUPLICATES = 0.03
