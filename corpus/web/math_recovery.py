@@ -318,12 +318,16 @@ class MathRecovery:
                 continue
             latex = tex_from_image(_image_url(el), el.get("alt") or "", _classes(el), el.get("title") or "")
             if latex:
-                cls = " ".join(_classes(el)).lower()
+                classes = _classes(el)
+                cls = " ".join(classes).lower()
                 display = (
                     latex.lstrip().startswith("\\displaystyle")
                     or "center" in cls
                     or "display" in cls
-                    or _own_line(el)
+                    or _in_display_block(el)
+                    # Sphinx marks its inline-role images `img.math` and wraps display ones in a
+                    # `div.math`, so an inline one alone on a line (a line block) stays inline.
+                    or ("math" not in classes and _own_line(el))
                 )
                 self._replace_formula(el, latex, display, "image")
 
@@ -547,6 +551,20 @@ def _attached(el: etree._Element) -> bool:
     prev = el.getprevious()
     before = (prev.tail if prev is not None else el.getparent().text) or ""
     return bool(before) and not before[-1].isspace()
+
+
+DISPLAY_BLOCK_CLASSES = {"math", "mathdisplay", "displaymath", "math-display", "equation"}
+
+
+def _in_display_block(el: etree._Element) -> bool:
+    """A formula image inside a display-math block of its generator: Sphinx's `div.math`,
+    LaTeX2HTML's `div.mathdisplay`, `div.displaymath` (two levels up at most, past a `<p>`)."""
+    for depth, anc in enumerate(el.iterancestors()):
+        if depth > 1:
+            return False
+        if local_name(anc) == "div" and _classes(anc) & DISPLAY_BLOCK_CLASSES:
+            return True
+    return False
 
 
 def _own_line(el: etree._Element) -> bool:

@@ -24,7 +24,9 @@ it checks. Per page, in document order:
   only (a container with child elements holds rendered HTML, e.g. pandoc's `<em>x</em> ∈`, not
   TeX): that text, its own delimiters stripped (`$$..$$` and `\\[..\\]` make it display), display
   also for `div` or a `block` attribute / `display` class;
-- <img> whose `alt` is delimited TeX (`$..$`, `\\(..\\)`, `$$..$$`, LaTeX2HTML's convention);
+- <img> whose `alt` is delimited TeX (`$..$`, `\\(..\\)`, `$$..$$`, LaTeX2HTML's convention), or
+  whose class is `math`/`latex`/`tex` (Sphinx pngmath/imgmath, WordPress): the `alt`, display
+  when the image sits in a `div.math` (Sphinx's display math);
 - `data-tex` / `data-latex` / `data-formula` attributes;
 - BBCode `[tex]` (display), `[itex]`, `[math]`, `[latex]`, `[imath]` (inline), any letter case,
   in body text.
@@ -142,6 +144,8 @@ class Page(html.parser.HTMLParser):
         self.items = []  # (position in text, latex, display, how)
         self._script = None
         self._container = None  # [display, [text], depth]
+        self.math_div = 0  # open div.math elements (Sphinx wraps display-math images in one)
+        self._div_stack = []
 
     def pos(self):
         return sum(len(t) for t in self.text)
@@ -153,14 +157,21 @@ class Page(html.parser.HTMLParser):
         if tag == "img":
             alt = (a.get("alt") or "").strip()
             m = re.fullmatch(r"\$\$(.+)\$\$|\$([^$].*)\$|\\\((.+)\\\)|\\\[(.+)\\\]", alt, re.S)
+            img_classes = (a.get("class") or "").split()
             if m:
                 display = m.group(1) is not None or m.group(4) is not None
                 latex = next(g for g in m.groups() if g is not None)
                 self.items.append((self.pos(), latex.strip(), display, "img_alt"))
+            elif alt and set(img_classes) & {"math", "latex", "tex"}:
+                # Sphinx pngmath/imgmath and WordPress: the image's class says it renders `alt`
+                self.items.append((self.pos(), alt, self.math_div > 0, "img_class_alt"))
         for attr in ("data-tex", "data-latex", "data-formula"):
             if a.get(attr):
                 self.items.append((self.pos(), a[attr].strip(), False, attr))
         classes = (a.get("class") or "").split()
+        if tag == "div":
+            self._div_stack.append("math" in classes)
+            self.math_div += "math" in classes
         if self._container is not None and tag not in VOID | {"br"}:
             self._container[3] = True  # holds markup: rendered HTML, not a TeX source
         if self._container is None and ("math" in classes or tag in ("dt-math", "d-math")):
@@ -175,6 +186,8 @@ class Page(html.parser.HTMLParser):
             self.text.append(SEP)
 
     def handle_endtag(self, tag):
+        if tag == "div" and self._div_stack:
+            self.math_div -= self._div_stack.pop()
         if tag == "script" and self._script is not None:
             kind, body = self._script
             body = "".join(body)
