@@ -77,7 +77,7 @@ def tokenizer(work: Path) -> Path:
     return model
 
 
-def run_size(work: Path, n: int, workers: int, stages: list[str]) -> list[dict]:
+def run_size(work: Path, n: int, workers: int, stages: list[str], save=lambda row: None) -> list[dict]:
     src, model = corpus(work, n), tokenizer(work)
     base = work / f"run-{n}-w{workers}"
     rows, previous = [], src
@@ -102,6 +102,7 @@ def run_size(work: Path, n: int, workers: int, stages: list[str]) -> list[dict]:
         m["docs_per_s"] = round(n_in / m["wall_s"], 1)
         m["docs_per_cpu_s"] = round(n_in / max(m["cpu_s"], 1e-9), 1)
         rows.append(m)
+        save(m)
         print(json.dumps(m), flush=True)
         if stage != "build":
             previous = out
@@ -236,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     p.add_argument("--stages", default=",".join(STAGES), help=f"subset of {','.join(STAGES)}")
     p.add_argument("--work", type=Path, default=Path("/tmp/sciloom-scale"), help="corpora and stage outputs")
-    p.add_argument("--results", type=Path, default=RESULTS_JSON)
+    p.add_argument("--results", type=Path, default=RESULTS_JSON, help="JSON the measurements go to")
+    p.add_argument("--merge", type=Path, nargs="*", default=[], help="more result JSON files for --report")
     p.add_argument(
         "--kill-resume", type=int, default=0, metavar="N", help="kill -9 / resume a build of N docs"
     )
@@ -248,22 +250,28 @@ def main(argv: list[str] | None = None) -> int:
     for s in stages:
         if s not in STAGES:
             p.error(f"unknown stage {s!r}")
+
+    def save(row: dict) -> None:
+        same = (row["stage"], row["size"], row["workers"])
+        results["runs"] = [r for r in results["runs"] if (r["stage"], r["size"], r["workers"]) != same]
+        results["runs"].append(row)
+        results["machine"] = _machine()
+        args.results.write_text(json.dumps(results, indent=1) + "\n")
+
     for n in [int(float(s)) for s in args.sizes.split(",") if s]:
         for w in [int(x) for x in args.workers.split(",")]:
-            for row in run_size(args.work, n, w, stages):
-                results["runs"] = [
-                    r
-                    for r in results["runs"]
-                    if (r["stage"], r["size"], r["workers"]) != (row["stage"], row["size"], row["workers"])
-                ]
-                results["runs"].append(row)
-            results["machine"] = _machine()
-            args.results.write_text(json.dumps(results, indent=1) + "\n")
+            run_size(args.work, n, w, stages, save)
     if args.kill_resume:
         results.setdefault("kill_resume", []).append(kill_resume(args.work, args.kill_resume, 2))
         args.results.write_text(json.dumps(results, indent=1) + "\n")
     if args.report:
+        for extra in args.merge:
+            more = json.loads(extra.read_text())
+            results["runs"] += more.get("runs", [])
+            results.setdefault("kill_resume", []).extend(more.get("kill_resume", []))
         print(report(results, args.plot))
+        for kr in results.get("kill_resume", []):
+            print(json.dumps(kr))
     return 0
 
 
