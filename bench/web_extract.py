@@ -17,6 +17,14 @@ Extractors, all on the 24 pages of web-math (pages/, pages-negative/, pages-extr
   throwaway venv: resiliparse 2.x crashes it), if `--owm-python` names that venv's python. Its
   randomised config is fixed to the most likely value of every option.
 
+With `--crawl`, the same run also measures a crawl-like mix: real pages without math
+(tests/data/web-crawl, the two non-math news pages of pages-negative, and any `--non-math DIR`)
+and the math pages of pages/ and pages-extra/, `--crawl-pages` in all, at each math share of
+`--crawl-shares` (default 0.10, 0.05 and 0.01; a crawl holds ~1% math pages or less), through
+the CLI with its default raw-HTML prefilter. Its pages/s is compared with the CLI's rate on the
+math pages above. At a math share p the ratio cannot exceed 1/p (the math pages alone take
+p/rate of the time), so 10x needs p < 0.1.
+
 Recall comes from the data folder's own scorer (`score_recall.py`). Speed is pages per CPU-second
 of the process that did the work (children included for the CLI), so other load on a shared
 machine disturbs it less than wall time; wall-clock rates are printed beside it.
@@ -102,7 +110,7 @@ def decode_like_datatrove(data: bytes) -> str:
         return data.decode(enc, errors="replace")
 
 
-def run_sciloom_cli(pages_dir: Path, out: Path) -> dict[str, float]:
+def run_sciloom_cli(pages_dir: Path, out: Path, *flags: str) -> dict[str, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.time()
     subprocess.run(
@@ -113,6 +121,7 @@ def run_sciloom_cli(pages_dir: Path, out: Path) -> dict[str, float]:
             "extract",
             "web",
             str(pages_dir),
+            *flags,
             "--out",
             str(out),
             "--workers",
@@ -126,6 +135,30 @@ def run_sciloom_cli(pages_dir: Path, out: Path) -> dict[str, float]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"cpu": cpu, "wall": wall}
+
+
+def crawl_mix(webmath: Path, extra: list[Path], dest: Path, total: int, share: float) -> dict[str, int]:
+    """`total` pages, `share` of them math pages, the rest real non-math pages, cycled."""
+    from sciloom.corpus.web.prefilter import has_math_markers
+
+    math = sorted((webmath / "pages").glob("*.html")) + sorted((webmath / "pages-extra").glob("*.html"))
+    non_math = [webmath / "pages-negative" / n for n in ("math_dollar.html", "math_zeenews.html")]
+    non_math += sorted((REPO / "tests" / "data" / "web-crawl" / "pages").glob("*.html"))
+    for folder in extra:
+        non_math += sorted(folder.rglob("*.htm*"))
+    n_math = round(total * share)
+    dest.mkdir(parents=True)
+    for i in range(total):
+        src = math[i % len(math)] if i < n_math else non_math[(i - n_math) % len(non_math)]
+        shutil.copy(src, dest / f"{i:06d}-{src.name}")
+    return {
+        "math": n_math,
+        "non_math": total - n_math,
+        "distinct_non_math": len(non_math),
+        "non_math_passing": sum(has_math_markers(p.read_bytes()) for p in non_math),
+        "math_rejected": sum(not has_math_markers(p.read_bytes()) for p in math),
+        "bytes": sum(p.stat().st_size for p in dest.iterdir()),
+    }
 
 
 def run_in_process(pages: list[Path], extract, out: Path) -> dict[str, float]:
@@ -148,12 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=10, help="copies of the page set (default 10)")
     ap.add_argument("--owm-python", help="python of a venv with openwebmath-text-extract and resiliparse<1")
     ap.add_argument("--append", type=Path, help="append a results section to this Markdown file")
+    ap.add_argument("--crawl", action="store_true", help="also measure crawl-like mixes (see above)")
+    ap.add_argument("--crawl-pages", type=int, default=1000, help="pages per crawl mix (default 1000)")
+    ap.add_argument("--crawl-shares", default="0.10,0.05,0.01", help="math shares of the mixes")
+    ap.add_argument("--non-math", type=Path, action="append", default=[], help="more real non-math pages")
     args = ap.parse_args(argv)
 
     from datatrove.pipeline.extractors import Trafilatura
 
     from sciloom.corpus.web.html_decode import decode_html
-    from sciloom.corpus.web.html_text import extract_page
+    from sciloom.corpus.web.html_text import ExtractOptions, extract_page
 
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
 
         results["sciloom CLI --workers 1"] = run_sciloom_cli(work / "in", work / "sciloom")
         results["sciloom CLI --workers 1"].update(score(args.webmath, work / "sciloom"))
+        name = "sciloom CLI --workers 1 --keep-non-math"
+        results[name] = run_sciloom_cli(work / "in", work / "sciloom_all", "--keep-non-math")
+        results[name].update(score(args.webmath, work / "sciloom_all"))
 
         results["sciloom in-process"] = run_in_process(
             pages,
@@ -172,6 +212,15 @@ def main(argv: list[str] | None = None) -> int:
             work / "sciloom_inproc.jsonl",
         )
         results["sciloom in-process"].update(score(args.webmath, work / "sciloom_inproc.jsonl"))
+
+        traf = ExtractOptions(main_content="trafilatura")
+        name = "sciloom in-process, main_content=trafilatura"
+        results[name] = run_in_process(
+            pages,
+            lambda d: extract_page(decode_html(d).text if isinstance(d, bytes) else d, traf).text,
+            work / "sciloom_traf.jsonl",
+        )
+        results[name].update(score(args.webmath, work / "sciloom_traf.jsonl"))
 
         dt = Trafilatura(timeout=60)
         results["datatrove Trafilatura in-process"] = run_in_process(
@@ -199,10 +248,19 @@ def main(argv: list[str] | None = None) -> int:
                 score(args.webmath, work / "owm.jsonl")
             )
 
+        crawl = []
+        if args.crawl:
+            for share in (float(x) for x in args.crawl_shares.split(",")):
+                mix = work / f"crawl-{share}"
+                info = crawl_mix(args.webmath, args.non_math, mix, args.crawl_pages, share)
+                info.update(run_sciloom_cli(mix, work / f"crawl-out-{share}"), share=share)
+                crawl.append(info)
+
     base = n / results["datatrove Trafilatura in-process"]["cpu"]
     lines = [
-        f"pages: {n} (24 web-math pages x {args.repeat}); machine: {platform.node()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}",
+        f"pages: {n} ({n // args.repeat} web-math pages x {args.repeat}); machine: {platform.node()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end",
         "",
         "| extractor | recall TeX pages | recall converted | display/inline right | pages/s per core (CPU) | pages/s wall | vs datatrove |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -213,6 +271,24 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {r['recall']:.3f} | {r['converted']:.3f} | {r['mode']:.3f} | {rate:.1f} | "
             f"{n / r['wall']:.1f} | {rate / base:.2f}x |"
         )
+    if crawl:
+        math_rate = n / results["sciloom CLI --workers 1"]["cpu"]
+        lines += [
+            "",
+            f"crawl-like mixes, {args.crawl_pages} pages each, `sciloom extract web --workers 1` (prefilter on); "
+            f"math-page rate above: {math_rate:.1f} pages/s per core",
+            "",
+            "| math share | math pages | non-math pages (distinct) | non-math passing the prefilter (distinct) "
+            "| math pages rejected (distinct) | MB | pages/s per core (CPU) | pages/s wall | vs math-page rate |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for c in crawl:
+            rate = args.crawl_pages / c["cpu"]
+            lines.append(
+                f"| {c['share']:.2f} | {c['math']} | {c['non_math']} ({c['distinct_non_math']}) | "
+                f"{c['non_math_passing']} | {c['math_rejected']} | {c['bytes'] / 1e6:.1f} | {rate:.1f} | "
+                f"{args.crawl_pages / c['wall']:.1f} | {rate / math_rate:.1f}x |"
+            )
     table = "\n".join(lines)
     print(table)
     if args.append:
