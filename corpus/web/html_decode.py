@@ -39,6 +39,7 @@ BINARY_MAGIC = (
     b"RIFF",
     b"\x00\x00\x01\x00",
 )
+C0_CONTROLS = bytes(range(0, 9)) + bytes(range(14, 32))
 HTML_HINT = re.compile(r"<\s*(html|head|body|div|p|span|!doctype|meta|title|table|br|a|script|math)\b", re.I)
 # What browsers decode a declared label as (WHATWG encoding labels): latin-1 is windows-1252,
 # gb2312 is GBK, Shift_JIS is windows-31j, EUC-KR is windows-949.
@@ -73,8 +74,9 @@ def _looks_binary(data: bytes) -> bool:
         return True
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return False
-    # Text never holds NUL bytes or many C0 controls; binary formats are full of them.
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    # Text never holds NUL bytes or many C0 controls; binary formats are full of them. Counted by
+    # deleting them (C speed; a Python loop over the 4 KiB was most of the prefilter path's time).
+    controls = len(head) - len(head.translate(None, C0_CONTROLS))
     return b"\x00" in head or controls > len(head) * 0.05
 
 
