@@ -20,7 +20,7 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,17 +83,19 @@ def _with_stage(prov_json: str, stage: str) -> str:
     return orjson.dumps(prov, option=orjson.OPT_SORT_KEYS, default=str).decode()
 
 
-def _arrow_table(path: str) -> pa.Table | None:
-    """The shard as a table in our schema, or None when it needs the row path."""
+def _arrow_batches(path: str) -> Iterator[pa.Table] | None:
+    """The shard as tables of ROW_GROUP_ROWS rows in our schema, or None when it needs the row
+    path. Read batch by batch, so memory holds one batch, not the shard; a file that turns out
+    unreadable part-way raises pa.ArrowException/OSError from the iterator."""
     if not path.endswith(".parquet"):
         return None
     try:
-        table = pq.read_table(path)
+        pf = pq.ParquetFile(path)
     except (pa.ArrowException, OSError):
         return None
-    if table.schema.names != SCHEMA.names:
+    if pf.schema_arrow.names != SCHEMA.names:
         return None
-    return table.cast(SCHEMA)
+    return (pa.Table.from_batches([b]).cast(SCHEMA) for b in pf.iter_batches(batch_size=ROW_GROUP_ROWS))
 
 
 def _row_table(path: str, job: RemovalJob, result: ShardResult) -> pa.Table:
@@ -118,19 +120,76 @@ def remove_from_shard(
     removed_rows: np.ndarray,
     boilerplate: np.ndarray,
 ) -> ShardResult:
+    docs = Path(job.out_dir) / DOCS_DIR
+    docs.mkdir(parents=True, exist_ok=True)
+    final, tmp = docs / f"{job.index:05d}.parquet", docs / f".{job.index:05d}.parquet.tmp"
+    batches = _arrow_batches(job.path)
+    if batches is not None:
+        try:
+            return _remove_and_write(
+                batches, tmp, final, job, removed, removed_rows, boilerplate, ShardResult()
+            )
+        except (pa.ArrowException, OSError):  # corrupt part-way: redo it on the row path
+            tmp.unlink(missing_ok=True)
     result = ShardResult()
-    table = _arrow_table(job.path)
-    if table is None:
-        table = _row_table(job.path, job, result)
-    nbytes = pc.binary_length(table.column("text").cast(pa.large_binary())).to_numpy(zero_copy_only=False)
-    if table.num_rows != job.num_rows:
+    table = _row_table(job.path, job, result)
+    return _remove_and_write(iter([table]), tmp, final, job, removed, removed_rows, boilerplate, result)
+
+
+def _remove_and_write(
+    tables: Iterator[pa.Table],
+    tmp: Path,
+    final: Path,
+    job: RemovalJob,
+    removed: dict[int, tuple[str, str, int]],
+    removed_rows: np.ndarray,
+    boilerplate: np.ndarray,
+    result: ShardResult,
+) -> ShardResult:
+    """Remove the decided rows of each table and write the rest in row groups of ROW_GROUP_ROWS
+    (kept rows are buffered up to a full group, so the file's layout does not depend on how the
+    input was batched)."""
+    row = 0
+    pending: list[pa.Table] = []
+    pending_rows = 0
+    with pq.ParquetWriter(tmp, SCHEMA, compression="zstd") as writer:
+        for table in tables:
+            kept = _remove_from_table(table, row, job, removed, removed_rows, boilerplate, result)
+            row += table.num_rows
+            pending.append(kept)
+            pending_rows += kept.num_rows
+            if pending_rows >= ROW_GROUP_ROWS:
+                buffered = pa.concat_tables(pending)
+                full = (pending_rows // ROW_GROUP_ROWS) * ROW_GROUP_ROWS
+                writer.write_table(buffered.slice(0, full), row_group_size=ROW_GROUP_ROWS)
+                pending, pending_rows = [buffered.slice(full)], pending_rows - full
+        if pending_rows or row == 0:
+            writer.write_table(pa.concat_tables(pending) if pending else SCHEMA.empty_table())
+    if row != job.num_rows:
+        tmp.unlink(missing_ok=True)
         raise StageError(
-            f"dedup removal: {job.path} has {table.num_rows} readable documents, the signature pass saw "
+            f"dedup removal: {job.path} has {row} readable documents, the signature pass saw "
             f"{job.num_rows}; did the input change?"
         )
+    os.replace(tmp, final)
+    return result
+
+
+def _remove_from_table(
+    table: pa.Table,
+    first: int,
+    job: RemovalJob,
+    removed: dict[int, tuple[str, str, int]],
+    removed_rows: np.ndarray,
+    boilerplate: np.ndarray,
+    result: ShardResult,
+) -> pa.Table:
+    """The kept rows of one table whose first row is row `first` of the file; counts into `result`."""
+    nbytes = pc.binary_length(table.column("text").cast(pa.large_binary())).to_numpy(zero_copy_only=False)
     drop = np.zeros(table.num_rows, dtype=bool)
-    lo, hi = np.searchsorted(removed_rows, [job.first_row, job.first_row + job.num_rows])
-    drop[removed_rows[lo:hi] - job.first_row] = True
+    base = job.first_row + first
+    lo, hi = np.searchsorted(removed_rows, [base, base + table.num_rows])
+    drop[removed_rows[lo:hi] - base] = True
     sources = pc.dictionary_encode(table.column("source")).combine_chunks()
     src_index = sources.indices.to_numpy(zero_copy_only=False)
     src_names = sources.dictionary.to_pylist()
@@ -140,7 +199,7 @@ def remove_from_shard(
     ids = table.column("id")
     for i in np.flatnonzero(drop):
         doc_id, src = ids[i].as_py(), src_names[src_index[i]]
-        reason, cluster, size = removed[job.first_row + int(i)]
+        reason, cluster, size = removed[base + int(i)]
         result.add("dropped", src, int(nbytes[i]), reason)
         result.dropped.append(
             {"id": doc_id, "source": src, "reason": reason, CLUSTER_ID: cluster, CLUSTER_SIZE: size}
@@ -173,12 +232,7 @@ def remove_from_shard(
         mine = keep & (src_index == k)
         if mine.any():
             result.add("kept", name, int(nbytes[mine].sum()), n=int(mine.sum()))
-    docs = Path(job.out_dir) / DOCS_DIR
-    docs.mkdir(parents=True, exist_ok=True)
-    final, tmp = docs / f"{job.index:05d}.parquet", docs / f".{job.index:05d}.parquet.tmp"
-    pq.write_table(kept, tmp, compression="zstd", row_group_size=ROW_GROUP_ROWS)
-    os.replace(tmp, final)
-    return result
+    return kept.cast(SCHEMA)  # set_column made the replaced fields nullable
 
 
 _worker_state: dict[str, Any] = {}

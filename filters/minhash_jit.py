@@ -152,16 +152,21 @@ def batch_bytes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
     The kernel lower-cases ASCII and folds `normalize._FOLD` itself, so most batches go in as their
     plain UTF-8: `str.lower` on a non-ASCII string costs ~35 ns per character, more than the whole
-    kernel. Only a batch with a non-ASCII character that changes under `str.lower` (É, Σ, whose
-    final form depends on context) is normalised in Python first, which the kernel leaves as is.
+    kernel. Only the documents with a non-ASCII character that changes under `str.lower` (É, Σ,
+    whose final form depends on context, a Cyrillic А in GSM8K) are normalised in Python first;
+    the kernel leaves normalised bytes as they are.
     """
     joined = joined_batch(texts)
     if joined.isascii():
         data = joined.encode("ascii")
     else:
         data = joined.encode("utf-8", errors="surrogatepass")
-        if any(c.lower() != c for c in _distinct_non_ascii(np.frombuffer(data, dtype=np.uint8))):
-            data = normalize_text(joined).encode("utf-8", errors="surrogatepass")
+        cased = [c for c in _distinct_non_ascii(np.frombuffer(data, dtype=np.uint8)) if c.lower() != c]
+        if cased:  # normalise only the documents holding one (str.lower of the batch is per document:
+            # NUL is neither cased nor case-ignorable, so final sigma never looks across it)
+            texts = joined.split("\x00") if len(texts) > 1 else [joined]
+            joined = "\x00".join(normalize_text(t) if any(c in t for c in cased) else t for t in texts)
+            data = joined.encode("utf-8", errors="surrogatepass")
     buf = np.frombuffer(data, dtype=np.uint8)
     starts = np.concatenate(([0], np.flatnonzero(buf == 0) + 1, [len(buf)])) if texts else np.zeros(1)
     return buf, starts.astype(np.int64)

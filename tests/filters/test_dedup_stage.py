@@ -273,5 +273,12 @@ def test_local_dedup_memory_does_not_grow_with_the_corpus(tmp_path, gsm8k_train)
         code, peak_kb = proc.stdout.split()[-2:]
         assert code == "0", proc.stderr[-2000:]
         peaks[n] = int(peak_kb) * 1024
+        # the removal pass streamed each 5k-row shard and still wrote full row groups
+        manifest = load_manifest(tmp_path / f"out{n}")
+        shards = sorted((tmp_path / f"out{n}" / "docs").glob("*.parquet"))
+        assert sum(pq.ParquetFile(p).metadata.num_rows for p in shards) == manifest.totals.docs["kept"]
+        assert manifest.totals.docs["dropped"] > n // 20
+        groups = [pq.ParquetFile(p).metadata.row_group(i).num_rows for p in shards[:1] for i in range(2)]
+        assert groups == [2048, 2048]
     growth_per_doc = (peaks[80_000] - peaks[20_000]) / 60_000
     assert growth_per_doc < 2000, (peaks, growth_per_doc)

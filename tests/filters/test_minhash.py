@@ -192,6 +192,9 @@ def test_compiled_fingerprints_equal_the_numpy_reference_on_edge_cases():
     _assert_same(EDGE_TEXTS)  # the batch stays on the plain UTF-8 path
     _assert_same(EDGE_TEXTS + UPPER_TEXTS)  # one upper-case non-ASCII character: normalised in Python
     _assert_same([])
+    _assert_same(
+        ["\u039f\u03a3", "\u03a3\u0391 x", "plain \u2019 text", "\u0410 cyrillic"]
+    )  # per-document path
     for n in (3, 5, 9):
         params = MinhashParams(ngram=n, num_bands=4, rows_per_band=5, seed=n)
         for got, want in zip(fingerprints(EDGE_TEXTS, params), fingerprints_numpy(EDGE_TEXTS, params)):
