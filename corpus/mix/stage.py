@@ -34,13 +34,14 @@ from typing import Any
 
 from sciloom.corpus.errors import StageError
 from sciloom.corpus.mix.config import MixConfig
-from sciloom.corpus.mix.interleave import BucketSpill, copy_key, write_shard
+from sciloom.corpus.mix.interleave import BucketSpill, CopyKeys, write_shard
+from sciloom.corpus.mix.rows import copy_columns, mix_row
+from sciloom.corpus.mix.staging import StagingWriter
 from sciloom.corpus.mix.tokens import TokenCounter
 from sciloom.corpus.mix.weights import SourcePlan, plan_mix, share_error
 from sciloom.corpus.output_folder import claim_output_folder
 from sciloom.corpus.quarantine import QuarantineLog, read_quarantine
-from sciloom.corpus.record import to_row
-from sciloom.corpus.shards import DOCS_DIR, iter_checked_rows, iter_rows, row_to_document
+from sciloom.corpus.shards import DOCS_DIR, iter_checked_rows
 from sciloom.corpus.stage import StageRun, list_shards
 from sciloom.manifests.ledger import Counts, check_invariant
 from sciloom.manifests.provenance import host_info, now_iso, package_versions
@@ -52,19 +53,17 @@ EPOCH_REPEAT = "epoch_repeat"
 SUBSAMPLED = "subsampled"
 COUNT_BATCH = 512
 SPILL_DIR = ".mix_spill"
+STAGED_FILE = "staged.arrows"  # pass 1's documents, under SPILL_DIR
 WARN_SHARE_ERROR = 0.01  # a realised share more than 1 point off its target is logged
 PROMPT_MARK = '"prompt_kind"'  # prompt documents carry metadata.prompt_kind (prompts stage)
 
 
 @dataclass
 class Scan:
-    """Pass 1 results: per mix source, tokens and bytes per document in encounter order; per
-    input file, the mix source of its rows (one name when all rows go to one source, the
-    common case, else one name per row)."""
+    """Pass 1 results: per mix source, tokens and bytes per document in encounter order."""
 
     tokens: dict[str, array] = field(default_factory=dict)
     nbytes: dict[str, array] = field(default_factory=dict)
-    routes: list[tuple[str, str | list[str]]] = field(default_factory=list)
     prompt_sources: set[str] = field(default_factory=set)
 
 
@@ -80,8 +79,9 @@ def _scan(
     counter: TokenCounter,
     qlog: QuarantineLog,
     counts: dict[str, Counts],
+    staging: StagingWriter,
 ) -> Scan:
-    """Pass 1: route and count every document; a file that cannot be read is quarantined whole.
+    """Pass 1: route, count and stage every document; a bad line or file is quarantined alone.
 
     Memory: a batch of texts at a time, and 16 bytes per document (token and byte counts).
     """
@@ -92,7 +92,7 @@ def _scan(
             toks, nbytes = array("q"), array("q")
             batch: list[str] = []
             prompt_sources: set[str] = set()
-            # The shared reader: a bad line is quarantined alone; pass 3 (`iter_rows`) skips it too.
+            # The shared reader: a bad line is quarantined alone, the rest of the file is read.
             for _, row, problem in iter_checked_rows(path):
                 if problem is not None:
                     c = counts.setdefault(key, Counts())
@@ -103,49 +103,70 @@ def _scan(
                     continue
                 text = row["text"]
                 source = _route(row, key, weighted)
+                size = len(text.encode("utf-8", errors="surrogatepass"))
                 sources.append(source)
-                nbytes.append(len(text.encode("utf-8", errors="surrogatepass")))
+                nbytes.append(size)
                 if PROMPT_MARK in str(row.get("metadata") or "") or "prompt_kind" in row:
                     prompt_sources.add(source)
-                batch.append(text)
-                if len(batch) >= COUNT_BATCH:
-                    toks.extend(counter.count(batch))
-                    batch = []
-            toks.extend(counter.count(batch))
+                staging.add(mix_row(row, source), text, source, size)
+                if counter.model_path is not None:
+                    batch.append(text)
+                    if len(batch) >= COUNT_BATCH:
+                        toks.extend(counter.count(batch))
+                        batch = []
+            if counter.model_path is not None:
+                toks.extend(counter.count(batch))
+            else:  # the bytes estimate from the sizes already measured: no second encode
+                toks.extend(counter.from_bytes(nbytes))
             if not sources:
                 continue
             scan.prompt_sources |= prompt_sources
             for source, n, b in zip(sources, toks, nbytes):
                 scan.tokens.setdefault(source, array("q")).append(n)
                 scan.nbytes.setdefault(source, array("q")).append(b)
-            distinct = set(sources)
-            scan.routes.append((path, sources[0] if len(distinct) == 1 else sources))
     return scan
 
 
-def _materialise(plans: dict[str, SourcePlan], scan: Scan, out_dir: Path, seed: int, num_shards: int) -> None:
-    """Pass 3: spill every planned copy to its bucket, then write the buckets in key order."""
-    spill = BucketSpill(out_dir / SPILL_DIR, num_shards)
+def _materialise(
+    plans: dict[str, SourcePlan],
+    staging: StagingWriter,
+    out_dir: Path,
+    seed: int,
+    num_shards: int,
+    memory_bytes: int,
+) -> None:
+    """Pass 3: route every planned copy of the staged documents to its bucket, write the buckets.
+
+    Per copy only its key is made in Python; ids, metadata (the template with its copy number)
+    and texts are Arrow arrays (`take`, a vectorised replace).
+    """
+    spill = BucketSpill(out_dir / SPILL_DIR, num_shards, flush_bytes=memory_bytes)
     position = dict.fromkeys(plans, 0)
+    copies_of = {source: plan.copies for source, plan in plans.items()}
+    key_of = CopyKeys(seed)
     try:
-        for path, route in scan.routes:
-            for i, row in enumerate(iter_rows(path)):
-                source = route if isinstance(route, str) else route[i]
+        for batch in staging.batches():
+            rows: list[int] = []
+            copy_numbers: list[int] = []
+            keys: list[int] = []
+            repeats = False
+            for i, source in enumerate(batch.column("source").to_pylist()):
                 index = position[source]
-                position[source] += 1
-                n = plans[source].copies[index]
-                if not n:
+                position[source] = index + 1
+                n = copies_of[source][index]
+                if n == 1:
+                    rows.append(i)
+                    copy_numbers.append(0)
+                    keys.append(key_of(source, index, 0))
                     continue
-                doc = row_to_document(row, source)
-                origin = doc.metadata.get("source")
-                if origin != source:
-                    doc.metadata["origin_source"] = origin
-                doc.metadata["source"] = source
-                base_id = str(doc.id)
+                repeats = repeats or n > 1
                 for c in range(n):
-                    doc.id = base_id if c == 0 else f"{base_id}#e{c}"
-                    doc.metadata["mix_epoch"] = c
-                    spill.add(copy_key(seed, source, index, c), to_row(doc))
+                    rows.append(i)
+                    copy_numbers.append(c)
+                    keys.append(key_of(source, index, c))
+            if rows:
+                ids, metadata = copy_columns(batch, rows, copy_numbers, repeats)
+                spill.add(batch, rows, ids, metadata, keys)
         for source, plan in plans.items():
             if position[source] != len(plan.copies):
                 raise StageError(
@@ -155,7 +176,7 @@ def _materialise(plans: dict[str, SourcePlan], scan: Scan, out_dir: Path, seed: 
         spill.close()
     docs_dir = out_dir / DOCS_DIR
     for shard in range(num_shards):
-        write_shard(docs_dir / f"{shard:05d}.parquet", spill.sorted_rows(shard))
+        write_shard(docs_dir / f"{shard:05d}.parquet", spill.sorted_table(shard))
     shutil.rmtree(out_dir / SPILL_DIR, ignore_errors=True)
 
 
@@ -241,30 +262,38 @@ def run_mix_stage(
     qlog = QuarantineLog(out_dir / "quarantine", 0)
     counts: dict[str, Counts] = {}
     weighted = set(config.base_weights())
+    # What the mix may hold in memory: one output shard's worth of text (staged documents, then
+    # shuffle buckets); beyond it both go through files under SPILL_DIR.
+    memory_bytes = config.max_shard_mb * 2**20
+    staging = StagingWriter(out_dir / SPILL_DIR / STAGED_FILE, memory_bytes)
     try:
-        scan = _scan(inputs_by_source, weighted, counter, qlog, counts)
-    finally:
-        qlog.close()
-    prompt_sources = sorted(set(config.prompt_source_names()) | scan.prompt_sources)
-    plans = plan_mix(config, scan.tokens, seed, detected_prompts=prompt_sources)
-    error = share_error(plans)
-    if error > WARN_SHARE_ERROR:
-        logger.warning(
-            "mix: realised token shares are off by up to %.1f points: whole documents cannot reach "
-            "the targets (raise mix.max_epochs of the small sources, or give more documents)",
-            100 * error,
+        try:
+            scan = _scan(inputs_by_source, weighted, counter, qlog, counts, staging)
+        finally:
+            qlog.close()
+            staging.close()
+        prompt_sources = sorted(set(config.prompt_source_names()) | scan.prompt_sources)
+        plans = plan_mix(config, scan.tokens, seed, detected_prompts=prompt_sources)
+        error = share_error(plans)
+        if error > WARN_SHARE_ERROR:
+            logger.warning(
+                "mix: realised token shares are off by up to %.1f points: whole documents cannot reach "
+                "the targets (raise mix.max_epochs of the small sources, or give more documents)",
+                100 * error,
+            )
+        for source, plan in plans.items():
+            _count_plan(counts.setdefault(source, Counts()), plan.copies, scan.nbytes[source])
+        check_invariant(run.name, counts)
+        total_docs = sum(p.realised_docs for p in plans.values())
+        total_bytes = sum(c.bytes["kept"] for c in counts.values())
+        num_shards = max(
+            1,
+            math.ceil(total_docs / config.docs_per_shard),
+            math.ceil(total_bytes / (config.max_shard_mb * 2**20)),
         )
-    for source, plan in plans.items():
-        _count_plan(counts.setdefault(source, Counts()), plan.copies, scan.nbytes[source])
-    check_invariant(run.name, counts)
-    total_docs = sum(p.realised_docs for p in plans.values())
-    total_bytes = sum(c.bytes["kept"] for c in counts.values())
-    num_shards = max(
-        1,
-        math.ceil(total_docs / config.docs_per_shard),
-        math.ceil(total_bytes / (config.max_shard_mb * 2**20)),
-    )
-    _materialise(plans, scan, out_dir, seed, num_shards)
+        _materialise(plans, staging, out_dir, seed, num_shards, memory_bytes)
+    finally:  # the staged copy of the corpus never outlives the run, failed or not
+        shutil.rmtree(out_dir / SPILL_DIR, ignore_errors=True)
     manifest = StageManifest(
         stage=run.name,
         sources=counts,

@@ -40,6 +40,10 @@ class TokenCounter:
             self._sp = sp
         return self._sp
 
+    def from_bytes(self, nbytes: Sequence[int]) -> list[int]:
+        """The estimate for texts of these UTF-8 sizes (what `count` gives without a model)."""
+        return [math.ceil(b / self.bytes_per_token) for b in nbytes]
+
     def count(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
