@@ -90,7 +90,9 @@ def test_the_sandbox_shows_a_bare_unprivileged_offline_world():
 
 
 def test_threads_run_but_a_new_process_kills_the_program():
-    threads = "import threading\nt = threading.Thread(target=print, args=('from a thread',))\nt.start()\nt.join()\n"
+    threads = (
+        "import threading\nt = threading.Thread(target=print, args=('from a thread',))\nt.start()\nt.join()\n"
+    )
     r = run_python(threads, python_guards=False)
     assert r.ok and r.stdout == "from a thread\n"
     r = run_python("import os\nprint('before', flush=True)\nos.fork()\nprint('after')\n", python_guards=False)
