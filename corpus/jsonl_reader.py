@@ -193,7 +193,6 @@ class _GunzipRaw(io.RawIOBase):
         self.pending = b""
         self.started = False
         self.out = b""
-        self.expanded = 0
 
     def readable(self) -> bool:
         return True
@@ -217,7 +216,6 @@ class _GunzipRaw(io.RawIOBase):
         n = min(len(buffer), len(self.out))
         buffer[:n] = self.out[:n]
         self.out = self.out[n:]
-        self.expanded += n
         return n
 
 
