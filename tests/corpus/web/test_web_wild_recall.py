@@ -4,6 +4,7 @@ pages, scored by the shared scorer against each set's ground truth: issue 16's t
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -87,11 +88,19 @@ def test_prices_on_the_pandoc_page_gain_no_formula(wild_stage: Path, stage_rows,
     assert doc["metadata"]["math"]["num_formulas"] == 3
 
 
-def test_page_whose_math_is_in_tex2jax_ignore_gains_no_formula(wild_stage: Path, stage_rows) -> None:
-    doc = stage_rows(wild_stage)["mathjax-test-ignoreclass-1a.html"]
-    assert doc["metadata"]["math"]["num_formulas"] == 0
-    # the page's text as written, not turned into `$x$` by the pass over the extracted text
-    assert "$" not in doc["text"] and "\\(x\\)" in doc["text"]
+def test_pages_without_math_gain_no_formula(wild_stage: Path, stage_rows) -> None:
+    empty = [
+        rec["page"] + ".html"
+        for rec in map(json.loads, (WILD / "formulas.jsonl").read_text().splitlines())
+        if not rec["formulas"]
+    ]
+    assert sorted(empty) == ["katex-docs-autorender.html", "mathjax-test-ignoreclass-1a.html"]
+    rows = stage_rows(wild_stage)
+    for name in empty:
+        assert rows[name]["metadata"]["math"]["num_formulas"] == 0, name
+    # the page's own text, not turned into `$x$` by the pass over the extracted text
+    text = rows["mathjax-test-ignoreclass-1a.html"]["text"]
+    assert "$" not in text and "\\(x\\)" in text
 
 
 def test_nested_dollars_stay_one_formula_written_with_parens(wild_stage: Path, stage_rows) -> None:
