@@ -40,6 +40,7 @@ from sciloom.filters.minhash import (
     MinhashParams,
     band_keys,
     fingerprints,
+    fingerprints_arrow,
     signature_similarity,
     sorted_band_pairs,
     unique_pairs,
@@ -78,11 +79,15 @@ def spill_file(
     paragraphs: list[np.ndarray] = []
     tmp = f"{prefix}.sigs.tmp"
     with open(tmp, "wb") as fh:
-        for batch_ids, texts in read_texts(path):
-            texts = [t if isinstance(t, str) else "" for t in texts]
+        for batch_ids, texts in read_texts(path, arrow=paragraph_min_chars is None):
+            if isinstance(texts, list):
+                texts = [t if isinstance(t, str) else "" for t in texts]
             for s in range(0, len(texts), batch_size):
                 chunk = texts[s : s + batch_size]
-                sigs, h, n = fingerprints(chunk, params)
+                if isinstance(chunk, list):
+                    sigs, h, n = fingerprints(chunk, params)
+                else:  # a Parquet column: hashed from its buffers
+                    sigs, h, n = fingerprints_arrow(chunk, params)
                 fh.write(sigs.tobytes())
                 ids += batch_ids[s : s + batch_size]
                 lengths.append(n)

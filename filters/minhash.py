@@ -104,6 +104,18 @@ def fingerprints(texts: Sequence[str], params: MinhashParams) -> tuple[np.ndarra
     return fingerprints_bytes(buf, doc_starts, params.ngram, a, b)
 
 
+def fingerprints_arrow(texts, params: MinhashParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`fingerprints` of an Arrow string array (a Parquet column), read from its buffers when it
+    can be (`minhash_jit.arrow_batch_bytes`), else through Python strings; equal results."""
+    from sciloom.filters.minhash_jit import arrow_batch_bytes, fingerprints_bytes
+
+    direct = arrow_batch_bytes(texts)
+    if direct is None:
+        return fingerprints([t if isinstance(t, str) else "" for t in texts.to_pylist()], params)
+    a, b = permutations(params.num_perm, params.seed)
+    return fingerprints_bytes(direct[0], direct[1], params.ngram, a, b)
+
+
 def fingerprints_numpy(
     texts: Sequence[str], params: MinhashParams
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

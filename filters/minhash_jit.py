@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pyarrow.types as pa_types
 from numba import njit
 
 from sciloom.filters.normalize import _BASE, _CLASS, _FOLD, _LOWER, COMBINE, joined_batch, normalize_text
@@ -170,6 +171,24 @@ def batch_bytes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     buf = np.frombuffer(data, dtype=np.uint8)
     starts = np.concatenate(([0], np.flatnonzero(buf == 0) + 1, [len(buf)])) if texts else np.zeros(1)
     return buf, starts.astype(np.int64)
+
+
+def arrow_batch_bytes(texts) -> tuple[np.ndarray, np.ndarray] | None:
+    """`batch_bytes` of an Arrow string array without a Python str per document: its UTF-8 data
+    buffer and offsets as they are (a NUL inside a text separates tokens there too, as the space
+    `joined_batch` puts in its place). None when the array has nulls or a cased non-ASCII
+    character (the caller takes the Python path)."""
+    if texts.null_count or not (pa_types.is_string(texts.type) or pa_types.is_large_string(texts.type)):
+        return None
+    offsets_buf, data_buf = texts.buffers()[1:3]
+    width = np.int64 if pa_types.is_large_string(texts.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)[texts.offset : texts.offset + len(texts) + 1]
+    offsets = offsets.astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    buf = data[offsets[0] : offsets[-1]] if len(offsets) else data[:0]
+    if any(c.lower() != c for c in _distinct_non_ascii(buf)):
+        return None
+    return buf, offsets - offsets[0]
 
 
 def _distinct_non_ascii(buf: np.ndarray) -> set[str]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.corpus.errors import InputError, StageError
@@ -103,16 +104,18 @@ class SignatureTable:
         return table, params
 
 
-def read_texts(path: str) -> Iterator[tuple[list[str], list[str]]]:
+def read_texts(path: str, arrow: bool = False) -> Iterator[tuple[list[str], list[str] | pa.Array]]:
     """(ids, texts) batches of one shard file; stops quietly where the file turns unreadable (the
-    removal pass's reader quarantines it and counts the documents it could read)."""
+    removal pass's reader quarantines it and counts the documents it could read). With `arrow`,
+    the texts of a Parquet file come as the Arrow string array (no Python str per document)."""
     try:
         if path.endswith(".parquet"):
             pf = pq.ParquetFile(path)
             # the removal pass reads in ROW_GROUP_ROWS batches too: on a corrupt file both stop at
             # the same row, so their row positions agree
             for batch in pf.iter_batches(batch_size=ROW_GROUP_ROWS, columns=["id", "text"]):
-                yield batch.column("id").to_pylist(), batch.column("text").to_pylist()
+                texts = batch.column("text")
+                yield batch.column("id").to_pylist(), texts if arrow else texts.to_pylist()
             return
         ids: list[str] = []
         texts: list[str] = []

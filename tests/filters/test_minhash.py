@@ -199,3 +199,27 @@ def test_compiled_fingerprints_equal_the_numpy_reference_on_edge_cases():
         params = MinhashParams(ngram=n, num_bands=4, rows_per_band=5, seed=n)
         for got, want in zip(fingerprints(EDGE_TEXTS, params), fingerprints_numpy(EDGE_TEXTS, params)):
             assert np.array_equal(got, want)
+
+
+def test_fingerprints_of_an_arrow_column_equal_those_of_its_strings(gsm8k_train):
+    import pyarrow as pa
+
+    from sciloom.filters.minhash import fingerprints_arrow
+
+    # Arrow strings are valid UTF-8: the lone surrogate of EDGE_TEXTS cannot be in a column
+    texts = [r["question"] for r in gsm8k_train[:600]] + [t for t in EDGE_TEXTS if "\ud800" not in t]
+    for kind in (pa.string(), pa.large_string()):
+        column = pa.array(texts, type=kind)
+        for s in (0, 100, 590):  # slices keep an offset into the shared buffers
+            _same_arrays(
+                fingerprints_arrow(column[s : s + 256], PARAMS), fingerprints(texts[s : s + 256], PARAMS)
+            )
+    cased = pa.array(texts[:5] + UPPER_TEXTS, type=pa.large_string())  # falls back to Python strings
+    _same_arrays(fingerprints_arrow(cased, PARAMS), fingerprints_numpy(texts[:5] + UPPER_TEXTS, PARAMS))
+    nulls = pa.array(["a b c d e f", None, "x"], type=pa.large_string())
+    _same_arrays(fingerprints_arrow(nulls, PARAMS), fingerprints_numpy(["a b c d e f", "", "x"], PARAMS))
+
+
+def _same_arrays(got, want) -> None:
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
