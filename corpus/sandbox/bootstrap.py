@@ -70,24 +70,27 @@ FORBIDDEN_EVENTS = frozenset(
         "sys.remote_exec",
     )
 )
-# event -> (indices of path arguments, indices of dir_fd arguments), per the audit events table.
+# event -> ((index of a path argument, index of the dir_fd it is relative to, or None), ...),
+# per CPython's audit events table
 PATH_EVENTS = {
-    "os.remove": ((0,), (1,)),
-    "os.rmdir": ((0,), (1,)),
-    "os.mkdir": ((0,), (2,)),
-    "os.chmod": ((0,), (2,)),
-    "os.chown": ((0,), (3,)),
-    "os.truncate": ((0,), ()),
-    "os.utime": ((0,), (3,)),
-    "os.symlink": ((0, 1), (2,)),
-    "os.link": ((0, 1), (2, 3)),
-    "os.rename": ((0, 1), (2, 3)),
-    "shutil.rmtree": ((0,), (1,)),
-    "shutil.move": ((0, 1), ()),
-    "shutil.chown": ((0,), ()),
-    "sqlite3.connect": ((0,), ()),
+    "os.remove": ((0, 1),),
+    "os.rmdir": ((0, 1),),
+    "os.mkdir": ((0, 2),),
+    "os.chmod": ((0, 2),),
+    "os.chown": ((0, 3),),
+    "os.truncate": ((0, None),),
+    "os.utime": ((0, 3),),
+    "os.symlink": ((0, None), (1, 2)),
+    "os.link": ((0, 2), (1, 3)),
+    "os.rename": ((0, 2), (1, 3)),
+    "shutil.rmtree": ((0, 1),),
+    "shutil.move": ((0, None), (1, None)),
+    "shutil.chown": ((0, None),),
+    "sqlite3.connect": ((0, None),),
 }
+NO_DIR_FD = (None, -1, -100)  # CPython passes -1 when none was given; -100 is AT_FDCWD
 READ_EVENTS = ("os.listdir", "os.scandir")
+PROGRAM_NAME = "main.py"  # the program's code objects carry this file name
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 WRITABLE_FILES = ("/dev/null",)
 READABLE_FILES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
@@ -164,10 +167,23 @@ def install_guards(work_dir, read_roots):
     realpath, isdir, exit_now, write = make_realpath(), os.path.isdir, os._exit, os.write
     stdout_flush = sys.stdout.flush
     is_pathlike = (str, bytes, os.PathLike)
-    fspath = os.fspath
+    fspath, fsdecode, readlink = os.fspath, os.fsdecode, posix.readlink
     work = realpath(work_dir)
     roots = tuple(realpath(r) for r in read_roots) + (work,)
     modules, events, path_events, exit_codes = FORBIDDEN_MODULES, FORBIDDEN_EVENTS, PATH_EVENTS, dict(EXIT)
+    getframe = sys._getframe
+
+    def imported_by_program():
+        # The first frame above importlib's own is the module doing the import. Only the
+        # program's own imports are refused: numpy.testing and scipy.linalg import socket (via
+        # email.utils) without using it, and any use still raises socket.__new__ below.
+        frame = getframe(2)
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if not filename.startswith("<frozen importlib"):
+                return filename == PROGRAM_NAME
+            frame = frame.f_back
+        return True
 
     def stop(reason, detail):
         try:
@@ -178,6 +194,16 @@ def install_guards(work_dir, read_roots):
             write(2, ("\nsandbox: " + reason + ": " + detail + "\n").encode("utf-8", "replace"))
         finally:
             exit_now(exit_codes[reason])
+
+    def relative_to(path, dir_fd):
+        """`path` as the kernel will see it: relative paths are taken from `dir_fd`'s folder."""
+        path = fsdecode(fspath(path))
+        if dir_fd in NO_DIR_FD or path.startswith("/"):
+            return path
+        try:
+            return readlink(f"/proc/self/fd/{int(dir_fd)}") + "/" + path
+        except (OSError, TypeError, ValueError):
+            return "\0unknown-dir-fd"  # matches no allowed folder
 
     def under(real, folders):
         return any(real == f or real.startswith(f + "/") for f in folders)
@@ -202,7 +228,7 @@ def install_guards(work_dir, read_roots):
     def hook(event, args):
         if event == "import":
             name = args[0]
-            if name in modules or name.split(".", 1)[0] in modules:
+            if (name in modules or name.split(".", 1)[0] in modules) and imported_by_program():
                 stop("forbidden_import", name)
         elif event == "open":
             path, mode, flags = args
@@ -220,13 +246,11 @@ def install_guards(work_dir, read_roots):
         elif event == "object.__setattr__" and len(args) > 1 and args[1] in ("__code__", "__closure__"):
             stop("forbidden_operation", "setting " + str(args[1]))
         elif event in path_events:
-            paths, dir_fds = path_events[event]
-            for i in dir_fds:
-                if i < len(args) and args[i] is not None and args[i] != -100:  # -100: AT_FDCWD
-                    stop("forbidden_write", event + " with dir_fd")
-            for i in paths:
-                if i < len(args) and isinstance(args[i], is_pathlike):
-                    check_write(args[i], event)
+            for path_at, dir_fd_at in path_events[event]:
+                if path_at >= len(args) or not isinstance(args[path_at], is_pathlike):
+                    continue
+                dir_fd = args[dir_fd_at] if dir_fd_at is not None and dir_fd_at < len(args) else None
+                check_write(relative_to(args[path_at], dir_fd), event)
         elif event in READ_EVENTS and args:
             check_read(args[0], event)
 
@@ -250,9 +274,9 @@ def main():
             os._exit(EXIT["sandbox_error"])
     module = type(sys)("__main__")
     module.__dict__["__builtins__"] = __builtins__
-    sys.argv = ["main.py"]
+    sys.argv = [PROGRAM_NAME]
     sys.dont_write_bytecode = True
-    code = compile(source, "main.py", "exec")
+    code = compile(source, PROGRAM_NAME, "exec")
     del source, job
     if guards:
         install_guards(*guards)

@@ -215,3 +215,23 @@ def test_eval_pot_refuses_without_a_sandbox_but_cot_needs_none(no_bwrap, tmp_pat
     assert summary["sandbox"]["isolation"] == "none"
     assert main([*argv, "--mode", "cot"]) == 0
     assert "sandbox" not in json.loads(capsys.readouterr().out)
+
+
+def test_libraries_may_import_what_the_program_may_not():
+    # scipy.linalg imports numpy.testing -> email.utils -> socket without using it
+    r = run_python("import numpy as np, scipy.linalg as la\nprint(la.det(2 * np.eye(2)))", timeout_s=30)
+    assert r.ok and r.stdout == "4.0\n", r.stderr
+    assert run_python("import socket").reason == sandbox.FORBIDDEN_IMPORT
+    r = run_python("import email.utils\nemail.utils.socket.socket()")
+    assert r.reason == sandbox.FORBIDDEN_OPERATION and "socket.__new__" in r.stderr
+
+
+def test_ordinary_file_handling_in_the_work_folder_is_allowed():
+    code = (
+        "import tempfile, shutil\nfrom pathlib import Path\n"
+        "Path('d/e').mkdir(parents=True)\n(Path('d') / 'x.txt').write_text('hi')\n"
+        "with tempfile.NamedTemporaryFile('w', delete=True) as f:\n    f.write('scratch')\n"
+        "shutil.move('d/x.txt', 'd/e/y.txt')\nshutil.rmtree('d/e')\nprint(sorted(p.name for p in Path('d').iterdir()))\n"
+    )
+    r = run_python(code)
+    assert r.ok and r.stdout == "[]\n", r.stderr

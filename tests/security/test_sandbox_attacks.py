@@ -9,6 +9,9 @@ only). Every attack ends by printing the right answer, so one that got through w
 After each run the watched folder holds only its canary, unchanged; the HTTP server, the UDP
 socket and the abstract unix socket on the caller's side saw nothing; the caller received no
 signal; and no secret (canary text, SSH key, environment value) is in any output.
+
+The time limits are a few seconds so that the memory flood reaches its limit before its timeout
+on a loaded 2-core machine (eval gives programs 1 GiB).
 """
 
 from __future__ import annotations
@@ -212,7 +215,7 @@ def _problems(tmp_path: Path, arena: Arena) -> Path:
 @pytest.mark.parametrize("kind", ["pot", "work"])
 def test_attacks_through_sciloom_prompts_are_dropped_with_their_reason(kind, tmp_path, arena, capsys):
     out = tmp_path / "out"
-    code = main(["prompts", kind, str(_problems(tmp_path, arena)), "--out", str(out), "--timeout", "2"])
+    code = main(["prompts", kind, str(_problems(tmp_path, arena)), "--out", str(out), "--timeout", "3"])
     assert code == 0, capsys.readouterr().err
     manifest = json.loads((out / "manifest.json").read_text())
     totals = manifest["totals"]
@@ -230,7 +233,7 @@ def test_attacks_through_sciloom_eval_pot_score_nothing_and_name_their_reason(tm
     completions.write_text("".join(json.dumps(r) + "\n" for r in lines))
     out = tmp_path / "eval"
     argv = ["eval", "--task", "gsm8k", "--mode", "pot", "--completions", str(completions)]
-    code = main([*argv, "--pot-timeout", "2", "--json", "--out", str(out)])
+    code = main([*argv, "--pot-timeout", "4", "--json", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
     summary = json.loads(printed)
@@ -246,7 +249,7 @@ def test_the_kernel_layers_alone_hold_every_attack(arena):
     """Without the Python guards: bubblewrap's namespaces, seccomp and the rlimits stop or contain each."""
 
     def run(attack: Attack):
-        return run_python(attack.program(arena.subs(), "72"), timeout_s=2, disk_mb=16, python_guards=False)
+        return run_python(attack.program(arena.subs(), "72"), timeout_s=3, disk_mb=16, python_guards=False)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(run, ATTACKS))
