@@ -5,10 +5,10 @@ record to keep (`text`), a drop with a snake_case `reason`, or a generation fail
 quarantined). The stage turns the first candidate of a problem into the problem's document and
 announces the others as added, so `in + added = kept + dropped + quarantined` holds.
 
-Seeds: `seed_for(problem, purpose)` hashes the stage seed, kind, purpose and problem id into a
-request seed whose low 16 bits are zero; sample i of the request uses seed + i. So every sample of
-every problem has its own seed, independent of batching and task layout, and a rerun asks for the
-same samples (and finds them in the cache).
+Seeds: a request's seed is the hash of the stage seed, the kind, the call's purpose and the
+prompt text, with the low 16 bits zero; sample i of the request uses seed + i. So every sample
+has its own seed, fixed by content: independent of batching, tasks, workers, file and source
+names, and a rerun (or another build asking the same) finds the same samples in the cache.
 """
 
 from __future__ import annotations
@@ -69,12 +69,13 @@ class SynthContext:
         self.templates = templates
         self.template_sha256 = template_hash(templates)
         self.failures = 0
+        self._seeds: dict[tuple[str, str], int] = {}  # (purpose, problem id) -> request seed
 
     def task(self, problem: Problem) -> str:
         return problem.task if self.config.task == "auto" else self.config.task
 
-    def seed_for(self, problem_id: str, purpose: str) -> int:
-        digest = hashlib.sha256(f"{self.seed}:{self.kind}:{purpose}:{problem_id}".encode()).digest()
+    def seed_for(self, text: str, purpose: str) -> int:
+        digest = hashlib.sha256(f"{self.seed}:{self.kind}:{purpose}:{text}".encode()).digest()
         return (int.from_bytes(digest[:5], "big") & 0x7FFF_FFFF) << 16
 
     def sampling(
@@ -101,7 +102,11 @@ class SynthContext:
         server sees them concurrently and hf/vllm batch them); `purpose` names the call in seeds
         and provenance."""
         backend = self.optimizer if optimizer else self.backend
-        requests = [Request(prompt, s, self.seed_for(pid, purpose)) for pid, prompt, s in items]
+        requests = []
+        for pid, prompt, s in items:
+            seed = self.seed_for(prompt, purpose)
+            self._seeds[(purpose, pid)] = seed
+            requests.append(Request(prompt, s, seed))
         gens = backend.generate(requests) if requests else []
         self.failures += sum(g.error is not None for g in gens)
         return gens
@@ -111,7 +116,7 @@ class SynthContext:
         return {
             **backend.identity,
             "sampling": asdict(sampling) | {"stop": list(sampling.stop)},
-            "seed": self.seed_for(problem_id, purpose),
+            "seed": self._seeds.get((purpose, problem_id)),
         }
 
     def provenance(self, problem: Problem, candidate: Candidate) -> dict[str, Any]:

@@ -177,7 +177,9 @@ def test_a_rerun_with_the_same_cache_makes_no_request(serve, oracle, gsm8k_file,
     first = synth("rft", server, [gsm8k_file], tmp_path / "one", "--samples", "2", "--cache-dir", str(cache))
     sent = len(server.requests)
     assert sent == 2 * N
-    second = synth("rft", server, [gsm8k_file], tmp_path / "two", "--samples", "2", "--cache-dir", str(cache))
+    renamed = tmp_path / "renamed.jsonl"  # seeds follow the prompt, not the file name or line ids
+    renamed.write_text(gsm8k_file.read_text())
+    second = synth("rft", server, [renamed], tmp_path / "two", "--samples", "2", "--cache-dir", str(cache))
     assert len(server.requests) == sent
     assert second["extra"]["synth"]["usage"]["backend"] == {
         "requests_sent": 0,
