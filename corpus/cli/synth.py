@@ -41,9 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         k.add_argument(
             "--samples", type=positive_int, default=None, help="samples per problem (kind-specific)"
         )
-        k.add_argument("--temperature", type=float, default=None)
-        k.add_argument("--top-p", type=float, default=None)
-        k.add_argument("--max-tokens", type=positive_int, default=None)
+        k.add_argument("--temperature", type=float, default=None, help="sampling temperature (default 0.7)")
+        k.add_argument("--top-p", type=float, default=None, help="nucleus sampling mass (default 1.0)")
+        k.add_argument(
+            "--max-tokens", type=positive_int, default=None, help="tokens per completion (default 512)"
+        )
         k.add_argument("--layout", default=None, help="problem layout: gsm8k, math or auto (default)")
         k.add_argument(
             "--options", default=None, help="TOML file with SynthConfig fields (as [sources.options])"

@@ -326,3 +326,11 @@ def test_opro_optimizer_can_be_another_model_on_another_server(serve, oracle, gs
     params = m["extra"]["synth"]["parameters"]
     assert params["optimizer"]["model"] == "big" and params["scorer"]["model"] == "oracle"
     assert m["extra"]["synth"]["usage"]["optimizer"]["requests_sent"] == 2
+
+
+def test_bad_options_are_usage_errors_naming_the_key(gsm8k_file, tmp_path, capsys):
+    argv = ["synth", "rft", str(gsm8k_file), "--out", str(tmp_path / "x"), "--model", "m"]
+    assert main([*argv, "--options", str(options(tmp_path, "sampels = 3\n"))]) == 2
+    assert "unknown key synth.sampels" in capsys.readouterr().err
+    assert main([*argv, "--temperature", "-1"]) == 2
+    assert "synth.temperature: out of range" in capsys.readouterr().err

@@ -23,13 +23,13 @@ def tiny_llama(tmp_path_factory, shared_data: Path) -> Path:
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     lines = (
-        (shared_data / "problems" / "gsm8k" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:800]
+        (shared_data / "problems" / "gsm8k" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:300]
     )
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=400,
+        vocab_size=300,
         special_tokens=["<s>", "</s>", "<pad>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
