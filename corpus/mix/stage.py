@@ -3,7 +3,7 @@
 `run_mix_stage(inputs_by_source, config, run, tokenizer_model)` makes three passes:
 
 1. **count**: read every source's shards (Parquet or JSONL), count tokens per document
-   (`TokenCounter`); a file that cannot be read is quarantined whole;
+   (`TokenCounter`); a bad line, or the unreadable rest of a file, is quarantined alone;
 2. **plan**: `weights.plan_mix` gives each document a copy count (0 = subsampled, 2+ = epochs);
 3. **materialise**: read again, spill each copy to its shard bucket (`interleave`), write the
    buckets as `OUT/docs/<n>.parquet` in key order.
