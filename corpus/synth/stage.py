@@ -71,6 +71,13 @@ def make_kind(kind: str, out_dir: str | Path | None = None):
     raise UsageError(f"synth: unknown kind {kind!r} (known: {', '.join(KINDS)})")
 
 
+def all_templates(kind_obj, config: SynthConfig) -> dict[str, str]:
+    """The kind's own templates and the answer prompts it solves with (`shots` exemplars)."""
+    from sciloom.corpus.synth.kinds.base import solve_templates
+
+    return {**kind_obj.templates, **solve_templates(config.shots)}
+
+
 class SynthStep(SciloomStep):
     """Problems -> the kind's candidates -> kept, dropped, quarantined or added documents."""
 
@@ -91,7 +98,8 @@ class SynthStep(SciloomStep):
         optimizer = None
         if self.config.optimizer is not None:
             optimizer = make_backend(self.config.optimizer, self.config.optimizer.cache_dir or cache)
-        return SynthContext(self.kind, self.config, backend, self.seed, kind_obj.templates, optimizer)
+        templates = all_templates(kind_obj, self.config)
+        return SynthContext(self.kind, self.config, backend, self.seed, templates, optimizer)
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterator[Document]:
         kind_obj = make_kind(self.kind, self.out_dir)
@@ -206,7 +214,12 @@ def synth_extra(kind: str, config: SynthConfig, out_dir: Path, seed: int) -> dic
     from sciloom.corpus.synth.context import template_hash
 
     params_ctx = SynthContext(
-        kind, config, _Identity(config.backend), seed, kind_obj.templates, _Identity(config.optimizer_backend)
+        kind,
+        config,
+        _Identity(config.backend),
+        seed,
+        all_templates(kind_obj, config),
+        _Identity(config.optimizer_backend),
     )
     usage: dict = {}
     for path in sorted((out_dir / STATS_DIR).glob("*.json")):
@@ -229,8 +242,8 @@ def synth_extra(kind: str, config: SynthConfig, out_dir: Path, seed: int) -> dic
                 "max_tokens": config.max_tokens,
             },
             "seed": seed,
-            "prompt_template_sha256": template_hash(kind_obj.templates),
-            "templates": kind_obj.templates,
+            "prompt_template_sha256": template_hash(all_templates(kind_obj, config)),
+            "templates": all_templates(kind_obj, config),
             "usage": usage,
             "config": config_dict,
         }

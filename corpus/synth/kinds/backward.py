@@ -50,7 +50,7 @@ class BackwardKind(Kind):
         if kind not in ("fobar", "sv"):
             raise ValueError(f"kind must be fobar or sv, not {kind!r}")
         self.name = kind
-        self.templates = {"solve": "sciloom.pretrain.eval.prompts:build_prompt(cot)"}
+        self.templates = {}
         if kind == "sv":
             self.templates |= {"rewrite": REWRITE, "ask": SV_SUFFIX}
         else:

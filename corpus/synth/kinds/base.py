@@ -36,6 +36,11 @@ def solve_prompt(task: str, question: str, shots: int) -> str:
     return build_prompt(task, question, min(shots, max_shots(task, "cot")), "cot")
 
 
+def solve_templates(shots: int) -> dict[str, str]:
+    """The answer prompts as sent (with a `{question}` slot), so their hash changes with the exemplars."""
+    return {f"solve_{task}": solve_prompt(task, "{question}", shots) for task in ("gsm8k", "math")}
+
+
 def solve_stop(task: str) -> tuple[str, ...]:
     return stop_sequences(task, "cot")
 

@@ -38,7 +38,7 @@ STOP = ("\n\nQuestion:", "\nQuestion:")
 
 class RephraseKind(Kind):
     name = "rephrase"
-    templates = {"rephrase": REPHRASE, "solve": "sciloom.pretrain.eval.prompts:build_prompt(cot)"}
+    templates = {"rephrase": REPHRASE}
 
     def parameters(self, ctx: SynthContext) -> dict:
         c = ctx.config

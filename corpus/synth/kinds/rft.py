@@ -26,7 +26,7 @@ DUPLICATE_EQUATIONS = "duplicate_equations"
 
 class RftKind(Kind):
     name = "rft"
-    templates = {"solve": "sciloom.pretrain.eval.prompts:build_prompt(task, question, shots, 'cot')"}
+    templates: dict[str, str] = {}  # the solve prompts only (added for every kind by the stage)
 
     def parameters(self, ctx: SynthContext) -> dict:
         c = ctx.config

@@ -63,9 +63,13 @@ def test_rft_keeps_one_correct_distinct_path_per_problem_and_drops_by_reason(
         assert prov["backend"] == "openai" and prov["model"] == "oracle" and prov["base_url"] == server.url
         assert prov["parent_problem_id"] == doc.metadata["parent_problem_id"]
         assert prov["calls"]["solve"]["sampling"]["temperature"] == 0.7
-        assert len(prov["prompt_template_sha256"]) == 64
+        assert prov["prompt_template_sha256"] == m["extra"]["synth"]["prompt_template_sha256"]
     assert m["extra"]["synth"]["parameters"]["samples"] == 4
     assert len(server.requests) == 4 * N
+    solve = m["extra"]["synth"]["templates"]["solve_gsm8k"]
+    assert solve.endswith("Q: {question}\nA:") and solve.count("Q: ") == 5  # 4 exemplars, as sent
+    sent = {b["prompt"] for _, b in server.requests}
+    assert sent == {solve.replace("{question}", q) for q in oracle.questions}
 
 
 def test_rephrase_keeps_rephrasings_whose_answer_matches(serve, oracle, gsm8k_file, tmp_path):
