@@ -5,8 +5,9 @@ The stages run on datatrove executors (local, or Slurm through `StageRun.executo
 1. `SciloomMinhashSignature` (a `MinhashDedupSignature`): our tokens and shingles
    (`normalize.py`, a numpy word tokenizer instead of spaCy, which is 10x slower and not installed)
    and our 32-bit permutations, so its band files hold exactly the rows `minhash.signatures`
-   computes. Each task also writes a sidecar table (ids, lengths, exact hashes, full signatures):
-   stage 3 verifies candidates and applies the keep rule with it.
+   computes. Each task also writes a sidecar table (ids, lengths, exact hashes, full signatures) in
+   the spill layout (`dedup_spill.save_spill_part`): stage 3 verifies candidates and applies the
+   keep rule with it, reading signatures from disk.
 2. datatrove's `MinhashDedupBuckets`, unchanged: one task per band (tasks must be a multiple of
    `num_buckets`, FIELD-NOTES 6), writing the pairs of adjacent equal band rows to `.dups` files.
 3. `SciloomMinhashCluster` (one task, as datatrove's): rebuilds each run of equal rows from the
@@ -30,10 +31,10 @@ from datatrove.utils.hashing import HashConfig
 from datatrove.utils.word_tokenizers import WordTokenizer
 
 from sciloom.filters.dedup_clusters import decide, save_offsets
+from sciloom.filters.dedup_spill import SpilledTable, load_spill_part, save_spill_part, spill_parts_in
 from sciloom.filters.exact_dedup import paragraph_hashes
 from sciloom.filters.minhash import SENTINEL, MinhashParams, fingerprints, permutations, shingles
 from sciloom.filters.normalize import token_hashes, tokens
-from sciloom.filters.signature_table import SignatureTable
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +118,14 @@ class SciloomMinhashSignature(MinhashDedupSignature):
         sigs = np.full((len(rows), self.params.num_perm), SENTINEL, dtype=np.uint32)
         for idx, sig in self._sigs.items():
             sigs[idx] = sig
-        table = SignatureTable(
+        save_spill_part(
+            Path(self.sidecar_folder) / f"{rank:05d}",
             [r[0] for r in rows],
             np.asarray([r[1] for r in rows], dtype=np.int64),
             np.asarray([r[2] for r in rows], dtype=np.int64),
             sigs,
             paras,
         )
-        table.save(Path(self.sidecar_folder) / f"{rank:05d}.npz", self.params)
 
 
 def runs_from_dups(path: Path, offsets: dict[int, int]) -> list[list[int]]:
@@ -172,13 +173,15 @@ class SciloomMinhashCluster(PipelineStep):
         from sciloom.filters.exact_dedup import boilerplate_hashes
 
         assert world_size == 1, "clustering runs as a single task"
-        tables, offsets, total = [], {}, 0
-        for path in sorted(Path(self.sidecar_folder).glob("*.npz")):
-            table, _ = SignatureTable.load(path)
-            offsets[int(path.stem)] = total
-            total += len(table)
-            tables.append(table)
-        table = SignatureTable.concat(tables, self.params.num_perm)
+        # Signatures stay on disk (dedup_spill.SpilledTable): this one task holds ~100 bytes per
+        # document (id, length, hash), the candidate pairs and the signatures of one chunk of them.
+        parts, offsets, total = [], {}, 0
+        for task, prefix in spill_parts_in(self.sidecar_folder):
+            part = load_spill_part(prefix)
+            offsets[task] = total
+            total += len(part.ids)
+            parts.append(part)
+        table = SpilledTable(parts, self.params)
         save_offsets(self.decisions_folder, [offsets[r] for r in sorted(offsets)] + [total])
         pairs = []
         for dups in sorted(Path(self.dups_folder).glob("*.dups")):
@@ -193,7 +196,7 @@ class SciloomMinhashCluster(PipelineStep):
         if self.paragraph_min_docs is not None:
             from sciloom.filters.dedup_removal import BOILERPLATE_FILE
 
-            paras = [p for t in tables for p in t.paragraphs]
+            paras = table.paragraphs
             np.save(
                 Path(self.decisions_folder) / BOILERPLATE_FILE,
                 boilerplate_hashes(paras, self.paragraph_min_docs),

@@ -113,6 +113,49 @@ def spill_file(
     )
 
 
+def save_spill_part(
+    prefix: str | os.PathLike,
+    ids: list[str],
+    lengths: np.ndarray,
+    hashes: np.ndarray,
+    sigs: np.ndarray,
+    paragraphs: list[np.ndarray] | None = None,
+) -> None:
+    """One task's table in the spill layout: `prefix.sigs` (raw) and `prefix.meta.npz` (the rest).
+    datatrove mode's stage 1 writes its sidecars this way, so stage 3 reads signatures lazily."""
+    prefix = str(prefix)
+    Path(prefix).parent.mkdir(parents=True, exist_ok=True)
+    np.ascontiguousarray(sigs, dtype=np.uint32).tofile(f"{prefix}.sigs.tmp")
+    paragraphs = paragraphs or []
+    np.savez(
+        f"{prefix}.meta.tmp.npz",
+        ids=np.asarray(ids, dtype=str) if ids else np.zeros(0, dtype="<U1"),
+        lengths=np.asarray(lengths, dtype=np.int64),
+        hashes=np.asarray(hashes, dtype=np.int64),
+        nonempty=np.any(sigs != SENTINEL, axis=1) if len(sigs) else np.zeros(0, bool),
+        para_values=np.concatenate(paragraphs) if paragraphs else np.zeros(0, np.int64),
+        para_offsets=np.cumsum([0] + [len(p) for p in paragraphs]) if paragraphs else np.zeros(0, np.int64),
+    )
+    os.replace(f"{prefix}.sigs.tmp", f"{prefix}.sigs")
+    os.replace(f"{prefix}.meta.tmp.npz", f"{prefix}.meta.npz")
+
+
+def load_spill_part(prefix: str | os.PathLike) -> SpillPart:
+    """What `save_spill_part` wrote, signatures left on disk."""
+    with np.load(f"{prefix}.meta.npz", allow_pickle=False) as z:
+        vals, offs = z["para_values"], z["para_offsets"]
+        paragraphs = [vals[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)] if len(offs) else []
+        return SpillPart(
+            str(prefix), [str(x) for x in z["ids"]], z["lengths"], z["hashes"], z["nonempty"], paragraphs
+        )
+
+
+def spill_parts_in(folder: str | os.PathLike) -> list[tuple[int, str]]:
+    """(rank, prefix) of the parts `save_spill_part` wrote in `folder`, by rank."""
+    metas = Path(folder).glob("*.meta.npz")
+    return sorted((int(p.name.split(".")[0]), str(p.parent / p.name.split(".")[0])) for p in metas)
+
+
 def _spill_job(args: tuple) -> SpillPart:
     return spill_file(*args)
 

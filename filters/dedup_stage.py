@@ -32,7 +32,7 @@ from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.filters.config import DedupConfig
 from sciloom.filters.dedup_clusters import decide, load_removed, save_offsets
 from sciloom.filters.dedup_removal import BOILERPLATE_FILE, DedupRemovalFilter
-from sciloom.filters.dedup_spill import SPILL_DIR, SpilledTable, spill_tables
+from sciloom.filters.dedup_spill import SPILL_DIR, SpilledTable, load_spill_part, spill_parts_in, spill_tables
 from sciloom.filters.dedup_write import write_dedup_stage
 from sciloom.filters.exact_dedup import boilerplate_hashes
 from sciloom.filters.incremental import INDEX_DIR, INDEX_FILE, load_index, lsh_candidates
@@ -117,8 +117,8 @@ def run_dedup(inputs: list[str], config: DedupConfig, run: StageRun) -> StageMan
             paragraph_min_chars=config.paragraph_min_chars if config.paragraph_dedup else None,
             paragraph_min_docs=config.paragraph_min_docs if config.paragraph_dedup else None,
         )
-        sidecars = sorted((work / "datatrove" / "sidecar").glob("*.npz"))
-        table = SignatureTable.concat([SignatureTable.load(p)[0] for p in sidecars], params.num_perm)
+        sidecars = spill_parts_in(work / "datatrove" / "sidecar")
+        table = SpilledTable([load_spill_part(prefix) for _, prefix in sidecars], params)
         sig_time = None
     else:
         table, index, sig_time = _cluster_locally(list(inputs), config, params, run.workers, work)
