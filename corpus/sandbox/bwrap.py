@@ -118,6 +118,20 @@ def bwrap_argv(job_dir: Path, disk_mb: int) -> list[str]:
     args += [
         "--proc",
         "/proc",
+        # Run by root, bubblewrap maps the sandbox's uid to host uid 0, and a process whose kernel
+        # uid is 0 passes the permission check of every writable sysctl (core_pattern among them)
+        # even without capabilities. No program needs /proc/sys: an empty read-only tmpfs hides it.
+        "--tmpfs",
+        "/proc/sys",
+        "--remount-ro",
+        "/proc/sys",
+        # the other /proc files uid 0 may open for writing (bwrap covers sysrq-trigger, irq, bus)
+        "--ro-bind-try",
+        "/proc/mtrr",
+        "/proc/mtrr",
+        "--ro-bind-try",
+        "/proc/pressure",
+        "/proc/pressure",
         "--dev",
         "/dev",
         "--size",

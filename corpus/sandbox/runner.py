@@ -180,11 +180,10 @@ def _execute(
             (job_dir / "filter.bpf").write_bytes(bpf)
         if kernel:
             inside_job, work_dir, cwd = bwrap.JOB_DIR, bwrap.WORK_DIR, root
-            prefix = bwrap.bwrap_argv(job_dir, disk_mb)
         else:
             work = root / "work"
             work.mkdir()
-            inside_job, work_dir, cwd, prefix = str(job_dir), str(work), work, []
+            inside_job, work_dir, cwd = str(job_dir), str(work), work
         job = {
             "code": f"{inside_job}/main.py",
             "work_dir": work_dir,
@@ -200,6 +199,7 @@ def _execute(
             },
         }
         (job_dir / "job.json").write_text(json.dumps(job), encoding="utf-8")
+        prefix = bwrap.bwrap_argv(job_dir, disk_mb) if kernel else []
         env = {
             "PATH": "/usr/bin:/bin",
             "HOME": work_dir,

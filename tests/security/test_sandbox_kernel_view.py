@@ -27,6 +27,16 @@ def status(field):
         if line.startswith(field + ":"):
             return line.split(":", 1)[1].strip()
 
+def writable_in_proc():
+    found = []
+    for dirpath, dirs, files in os.walk("/proc"):
+        top = dirpath.split("/")[2] if dirpath.count("/") >= 2 else ""
+        if top.isdigit() or top in ("self", "thread-self"):  # the sandbox's own processes
+            dirs[:] = []
+            continue
+        found += [os.path.join(dirpath, f) for f in files if os.access(os.path.join(dirpath, f), os.W_OK)]
+    return sorted(found)
+
 vfs = os.statvfs("/sandbox")
 print(json.dumps({
     "root": sorted(os.listdir("/")),
@@ -48,6 +58,8 @@ print(json.dumps({
     "write_dev_shm": attempt(lambda: open("/dev/shm/pwned", "w")),
     "write_devnull": attempt(lambda: open("/dev/null", "w").write("x")),
     "work_bytes": vfs.f_blocks * vfs.f_frsize,
+    "proc_sys": os.listdir("/proc/sys"),
+    "proc_writable": writable_in_proc(),
     "env": sorted(os.environ),
 }))
 """
@@ -79,6 +91,9 @@ def test_the_sandbox_shows_a_bare_unprivileged_offline_world():
     assert view["write_root"] == view["write_dev_shm"] == errno.EROFS
     assert view["write_devnull"] == 0
     assert view["work_bytes"] == 16 * 1024 * 1024
+    # run by root, the sandbox's uid is host uid 0 to the kernel: no sysctl or other /proc file
+    # outside its own processes may be writable (core_pattern would run a program as host root)
+    assert view["proc_sys"] == [] and view["proc_writable"] == []
     assert "SCILOOM_KERNEL_VIEW_SECRET" not in view["env"]
     assert set(view["env"]) <= {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "OPENBLAS_NUM_THREADS"} | {
         "OMP_NUM_THREADS",
