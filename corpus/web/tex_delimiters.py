@@ -38,8 +38,10 @@ class Delimiter:
 
 
 # Forum BBCode for math (phpBB, vBulletin, XenForo, MyBB plugins; GeeksforGeeks writes `[Tex]`):
-# tag -> display. Forums accept any letter case, so each tag is listed lower, upper and title case.
-BBCODE_MATH = {"tex": True, "itex": False, "math": False, "imath": False, "latex": False}
+# tag -> display. Where a board has an inline tag (`[itex]`, `[imath]`), the plain one is its block
+# form: PhysicsForums' `[tex]`/`[itex]`, and MathRen's documented `[math]` (display) / `[imath]`
+# (inline). Forums accept any letter case, so each tag is listed lower, upper and title case.
+BBCODE_MATH = {"tex": True, "itex": False, "math": True, "imath": False, "latex": False}
 
 
 def _bbcode_delimiters() -> tuple[Delimiter, ...]:

@@ -193,8 +193,8 @@ def test_bbcode_in_any_case_raw_and_in_forum_inline_code() -> None:
         ("x^2", False),
         ("\\pi", False),
         ("\\sqrt{2}", False),
-        ("a+b", False),
-        ("c", False),
+        ("a+b", True),  # [math] is the block tag where [imath] is the inline one (MathRen)
+        ("c", True),
     ]
 
 

@@ -28,8 +28,8 @@ it checks. Per page, in document order:
   whose class is `math`/`latex`/`tex` (Sphinx pngmath/imgmath, WordPress): the `alt`, display
   when the image sits in a `div.math` (Sphinx's display math);
 - `data-tex` / `data-latex` / `data-formula` attributes;
-- BBCode `[tex]` (display), `[itex]`, `[math]`, `[latex]`, `[imath]` (inline), any letter case,
-  in body text.
+- BBCode `[tex]` and `[math]` (display; the forums' block tags), `[itex]`, `[imath]`, `[latex]`
+  (inline), any letter case, in body text.
 
 Each output line: {"page": NAME, "formulas": [{"latex", "display", "how"}], "counts": {...}},
 the format of ../shared/data/web-math/formulas.jsonl, so its score_recall.py scores these pages.
@@ -58,7 +58,7 @@ PAIR = re.compile(r"""\[\s*(["'])(.*?)(?<!\\)\1\s*,\s*(["'])(.*?)(?<!\\)\3\s*\]"
 KATEX = re.compile(
     r"""\{\s*left\s*:\s*(["'])(.*?)(?<!\\)\1\s*,\s*right\s*:\s*(["'])(.*?)(?<!\\)\3\s*,\s*display\s*:\s*(true|false)"""
 )
-BBCODE = {"tex": True, "itex": False, "math": False, "latex": False, "imath": False}
+BBCODE = {"tex": True, "itex": False, "math": True, "latex": False, "imath": False}
 SEP = "\x00"
 
 
