@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sciloom.corpus.errors import InputError, StageError
-from sciloom.corpus.shards import ROW_GROUP_ROWS, iter_rows
+from sciloom.corpus.shards import ROW_GROUP_ROWS, SCHEMA, iter_rows
 from sciloom.filters.exact_dedup import paragraph_hashes
 from sciloom.filters.malloc import keep_freed_memory
 from sciloom.filters.minhash import SENTINEL, MinhashParams, candidate_pairs, fingerprints, verified_edges
@@ -109,7 +109,9 @@ def read_texts(path: str, arrow: bool = False) -> Iterator[tuple[list[str], list
     removal pass's reader quarantines it and counts the documents it could read). With `arrow`,
     the texts of a Parquet file come as the Arrow string array (no Python str per document)."""
     try:
-        if path.endswith(".parquet"):
+        # Parquet in another schema takes the row path, as in the removal pass (`dedup_write`),
+        # so both passes see the same rows (the shared reader's ids, checks and size cap).
+        if path.endswith(".parquet") and pq.ParquetFile(path).schema_arrow.names == SCHEMA.names:
             pf = pq.ParquetFile(path)
             # the removal pass reads in ROW_GROUP_ROWS batches too: on a corrupt file both stop at
             # the same row, so their row positions agree

@@ -154,3 +154,23 @@ def test_tokenizer_training_sample_skips_only_the_bad_lines(inputs):
     assert stats.documents == inputs["good_rows"]
     skipped = {(Path(s["input"]).name, s["member"], s["reason"]) for s in stats.skipped_inputs}
     assert skipped == inputs["expected"]
+
+
+def test_dedup_reads_a_third_party_parquet_row_by_row_in_both_passes(tmp_path, shared_data):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sciloom.corpus.jsonl_reader import ReadLimits
+
+    rows = gsm8k_rows(shared_data, 0, 20)
+    texts = [r["text"] for r in rows]
+    texts[7] = "x" * (ReadLimits().max_document_bytes + 1)  # over the cap: quarantined in both passes
+    path = tmp_path / "theirs.parquet"  # no id column, a column of their own
+    pq.write_table(pa.table({"text": texts, "lang": ["en"] * len(texts)}), path)
+    out = tmp_path / "out"
+    assert main(["dedup", str(path), "--out", str(out)]) == 0
+    manifest = read_manifest_dict(out)
+    assert [(q["member"], q["reason"]) for q in manifest["quarantine"]] == [("row 8", "document_too_large")]
+    t = totals({"dir": out, **manifest})
+    assert t["in"] == 20 and t["kept"] + t["dropped"] == 19
+    assert "theirs.parquet:8" not in kept({"dir": out}, "id")
