@@ -48,6 +48,7 @@ CONTROL_WORD = re.compile(r"\\[A-Za-z]+")
 PROSE = re.compile(r"(?:\b[A-Za-z]{3,}\b[\s,;.]+){3,}")
 PATH_OR_URL = re.compile(r"://|^[A-Za-z]:\\|\.(png|gif|jpe?g|svg|html?)\b", re.I)
 TOKEN_MARK = "\u27e6M"
+WORD = re.compile(r"[A-Za-z]{2,}")
 
 
 def _balanced(tex: str) -> bool:
@@ -125,4 +126,7 @@ def bare_tex(el: etree._Element) -> str | None:
     if "katex-mathml" in _class_tokens(el):
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         text = lines[-1] if lines else ""
+    name = local_name(el)
+    if WORD.fullmatch(text.strip()) and name not in PLAIN_TAGS and "-" not in name:
+        return None  # a class names math but the text is a word: a logo or label (`span.tex` "TeX")
     return text.strip() if looks_like_tex(text) else None

@@ -67,6 +67,10 @@ def test_container_holding_prose_or_markup_is_not_a_formula() -> None:
     # pandoc without a math option renders HTML, not TeX: leave it as text
     assert formulas('<p><span class="math inline"><em>p</em> = 5</span></p>') == []
     assert formulas('<p><span class="tex">T<sub>e</sub>X</span> logo</p>') == []
+    assert (
+        formulas('<p>Typeset with <span class="tex">TeX</span> and filed under <a class="math">Math</a>.</p>')
+        == []
+    )
 
 
 @pytest.mark.parametrize(
