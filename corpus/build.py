@@ -356,6 +356,9 @@ def run_build(
     """Run every stage of `recipe` into `out_dir` and write the build manifest."""
     out_dir = Path(out_dir)
     check_recipe_hash(out_dir, recipe.hash, force)
+    from sciloom.corpus.prompts.execution import require_sandbox
+
+    require_sandbox(recipe.sources)  # programs of prompt sources need an OS sandbox (docs/sandbox.md)
     (out_dir / "recipe.json").write_text(json.dumps(recipe.to_dict(), indent=2, default=str) + "\n")
     build = Build(recipe, out_dir, workers=workers, executor_factory=executor_factory, progress=progress)
     # The planned stage folders, so `sciloom status` can tell a stage that never started.

@@ -53,6 +53,16 @@ def run_programs(codes: Sequence[str], limits: ExecutionLimits) -> list[SandboxR
         return list(pool.map(one, codes))
 
 
+def require_sandbox(sources: Sequence) -> None:
+    """Before a build starts: refuse at once, not hours in, when a prompt source would run programs
+    without an OS sandbox and its options do not say `unsafe_no_sandbox = true`."""
+    from sciloom.corpus.sandbox import sandbox_isolation
+
+    for src in sources:
+        if getattr(src, "is_prompt_data", False) and getattr(src, "prompt_kind", None) in EXECUTING_KINDS:
+            sandbox_isolation(unsafe_no_sandbox=bool(getattr(src.options, "unsafe_no_sandbox", False)))
+
+
 def failure_reason(result: SandboxResult) -> str | None:
     """The drop reason of a run, or None when it ran cleanly and printed something."""
     if not result.ok:

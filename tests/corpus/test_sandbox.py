@@ -235,3 +235,11 @@ def test_ordinary_file_handling_in_the_work_folder_is_allowed():
     )
     r = run_python(code)
     assert r.ok and r.stdout == "[]\n", r.stderr
+
+
+def test_a_build_with_program_sources_refuses_before_its_first_stage(no_bwrap, tmp_path: Path, capsys):
+    out = tmp_path / "build"
+    assert main(["build", "--out", str(out)]) == 2  # the embedded sample has a <work> source
+    assert "--unsafe-no-sandbox" in capsys.readouterr().err
+    assert not (out / "manifest.json").exists()
+    assert [p.name for p in out.iterdir() if p.is_dir() and p.name[:2].isdigit()] == []  # no stage ran
