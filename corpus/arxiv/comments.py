@@ -107,9 +107,13 @@ def strip_comments(text: str, extra_comment_envs: frozenset[str] = frozenset()) 
 
 def comment_start(line: str) -> int:
     """Index of the `%` that starts a comment in `line`, or -1."""
-    if "%" not in line:
+    first = line.find("%")
+    if first < 0:
         return -1
-    i, n = 0, len(line)
+    i = line.find("\\", 0, first)
+    if i < 0:
+        return first  # no backslash before it: nothing can escape or hide it
+    n = len(line)  # scan from the first backslash: the characters before it are plain text
     while i < n:
         c = line[i]
         if c == "\\":

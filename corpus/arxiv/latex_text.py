@@ -373,7 +373,7 @@ class LatexToText:
         j = i + len(delim)
         while True:
             k = s.find(delim, j)
-            if k < 0 or (not display and "\n\n" in s[i:k]):
+            if k < 0 or (not display and s.find("\n\n", i, k) >= 0):  # no slice copy per formula
                 out.append("$")  # an unmatched dollar is text
                 return i + 1
             if _escaped(s, k):
