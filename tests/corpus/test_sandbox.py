@@ -243,3 +243,25 @@ def test_a_build_with_program_sources_refuses_before_its_first_stage(no_bwrap, t
     assert "--unsafe-no-sandbox" in capsys.readouterr().err
     assert not (out / "manifest.json").exists()
     assert [p.name for p in out.iterdir() if p.is_dir() and p.name[:2].isdigit()] == []  # no stage ran
+
+
+def test_a_recipe_may_accept_the_unsafe_mode_per_prompt_source(no_bwrap, tmp_path: Path):
+    from sciloom.corpus.prompts.execution import require_sandbox
+    from sciloom.corpus.recipe import recipe_from_dict
+
+    (tmp_path / "p.jsonl").write_text("")
+
+    def sources(options: dict) -> list:
+        work = {"name": "work", "kind": "prompts", "prompt_kind": "work", "paths": ["p.jsonl"]}
+        raw = {
+            "build": {"name": "t"},
+            "sources": [work | ({"options": options} if options else {})],
+            "mix": {"weights": {"work": 1.0}},
+        }
+        return recipe_from_dict(raw, tmp_path).sources
+
+    with pytest.raises(SandboxUnavailableError):
+        require_sandbox(sources({}))
+    unsafe = sources({"unsafe_no_sandbox": True})
+    assert unsafe[0].options.unsafe_no_sandbox is True
+    require_sandbox(unsafe)  # accepted: the stage will run its programs under the guards only
