@@ -59,27 +59,33 @@ def hf(path: Path, cache=None):
     return make_backend(BackendConfig(name="hf", model=str(path), device="cpu", batch_size=4), cache)
 
 
-def test_hf_backend_samples_k_completions_reproducibly(tiny_llama):
+@pytest.fixture(scope="module")
+def backend(tiny_llama):
+    """One loaded model for the backend tests (no cache: every call generates)."""
+    return hf(tiny_llama)
+
+
+def test_hf_backend_samples_k_completions_reproducibly(backend):
     reqs = [
         Request(f"Question: {q}\nAnswer:", Sampling(n=2, temperature=1.0, max_tokens=6), seed=5 << 16)
         for q in ("a b", "c")
     ]
-    first = hf(tiny_llama).generate(reqs)
-    second = hf(tiny_llama).generate(reqs)
+    first = backend.generate(reqs)
+    second = backend.generate(reqs)
     assert [g.texts for g in first] == [g.texts for g in second]
     assert all(len(g.texts) == 2 and g.error is None for g in first)
     assert first[0].texts[0] != first[0].texts[1]  # two samples, not one repeated
 
 
-def test_hf_backend_greedy_gives_one_completion_for_every_sample(tiny_llama):
-    [gen] = hf(tiny_llama).generate(
+def test_hf_backend_greedy_gives_one_completion_for_every_sample(backend):
+    [gen] = backend.generate(
         [Request("Question: 1 + 1\nAnswer:", Sampling(n=3, temperature=0.0, max_tokens=5))]
     )
     assert len(set(gen.texts)) == 1 and len(gen.texts) == 3
 
 
-def test_hf_backend_cuts_at_stop_strings(tiny_llama):
-    b = hf(tiny_llama)
+def test_hf_backend_cuts_at_stop_strings(backend):
+    b = backend
     [free] = b.generate([Request("Q:", Sampling(n=1, temperature=0.0, max_tokens=12))])
     text = free.texts[0]
     assert len(text) > 2
