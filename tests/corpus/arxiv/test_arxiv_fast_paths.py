@@ -14,6 +14,7 @@ import pytest
 
 from sciloom.corpus.arxiv.archive import FailedSubmission, iter_submissions
 from sciloom.corpus.arxiv.bibliography import balanced_group
+from sciloom.corpus.arxiv.comments import comment_start
 from sciloom.corpus.arxiv.config import ArxivConfig
 from sciloom.corpus.arxiv.includes import Includer, SourceTree, cut_after_end_document
 from sciloom.corpus.arxiv.latex_text import LatexToText
@@ -56,6 +57,33 @@ def reference_group(text: str, start: int) -> tuple[str, int]:
             if depth == 0:
                 return text[start + 1 : i], i + 1
     return text[start + 1 :], len(text)
+
+
+def reference_comment_start(line: str) -> int:
+    """The definition: scan from the start; a backslash escapes the next character, `\\verb|..|`
+    and `\\url{..}`-like arguments hide their `%`."""
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\":
+            if line.startswith("verb", i + 1) and i + 5 < n and not line[i + 5].isalpha():
+                j = i + 5 + (line[i + 5] == "*")
+                if j < n:
+                    end = line.find(line[j], j + 1)
+                    i = n if end < 0 else end + 1
+                    continue
+            for cmd in ("url{", "href{", "path{"):
+                if line.startswith(cmd, i + 1):
+                    end = line.find("}", i + 1 + len(cmd))
+                    i = n if end < 0 else end + 1
+                    break
+            else:
+                i += 2
+            continue
+        if c == "%":
+            return i
+        i += 1
+    return -1
 
 
 @pytest.fixture(scope="module")
@@ -166,3 +194,12 @@ def test_balanced_group_equals_its_definition_at_every_brace(tex_sources: dict[s
 def test_convert_drops_blanks_before_newlines_and_squeezes_blank_lines() -> None:
     text = LatexToText().convert("one  \t\n\n\n\ntwo \nthree\t\n\n\nfour  ").text
     assert text == "one\n\ntwo\nthree\n\nfour\n"
+
+
+def test_comment_start_equals_its_definition_on_every_shared_line(tex_sources: dict[str, str]) -> None:
+    lines = [line for text in tex_sources.values() for line in text.split("\n") if "%" in line]
+    assert len(lines) > 1000
+    for line in lines:
+        assert comment_start(line) == reference_comment_start(line), line
+    for line in ("50\\% of cases% c", "a\\\\% c", "\\url{x%y} % c", "\\verb|%| % c", "%", "a % b", "\\"):
+        assert comment_start(line) == reference_comment_start(line), line
