@@ -77,7 +77,9 @@ def tokenizer(work: Path) -> Path:
     return model
 
 
-def run_size(work: Path, n: int, workers: int, stages: list[str], save=lambda row: None) -> list[dict]:
+def run_size(
+    work: Path, n: int, workers: int, stages: list[str], save=lambda row: None, build_filters: bool = True
+) -> list[dict]:
     src, model = corpus(work, n), tokenizer(work)
     base = work / f"run-{n}-w{workers}"
     rows, previous = [], src
@@ -86,7 +88,9 @@ def run_size(work: Path, n: int, workers: int, stages: list[str], save=lambda ro
         w = ["--workers", str(workers)]
         if stage == "build":
             prompts = write_prompt_rows(base / "prompts.jsonl", max(100, n // 100))
-            recipe = write_recipe(base / "recipe.toml", src, prompts, workers=workers, vocab_size=VOCAB)
+            recipe = write_recipe(
+                base / "recipe.toml", src, prompts, workers=workers, vocab_size=VOCAB, filters=build_filters
+            )
             cmd = [*SCILOOM, "build", str(recipe), "--out", str(out), "--no-progress"]
         elif stage == "mix":
             cmd = [*SCILOOM, "mix", f"web={previous}", "--out", str(out), "--weight", "web=1"]
@@ -99,6 +103,8 @@ def run_size(work: Path, n: int, workers: int, stages: list[str], save=lambda ro
         m = measure(cmd, base / "logs" / f"{stage}.log")
         n_in = n if stage == "build" else docs_in(out)
         m.update(stage=stage, size=n, workers=workers, docs_in=n_in)
+        if stage == "build" and not build_filters:
+            m["note"] = "[filters] enabled = false"
         m["docs_per_s"] = round(n_in / m["wall_s"], 1)
         m["docs_per_cpu_s"] = round(n_in / max(m["cpu_s"], 1e-9), 1)
         rows.append(m)
@@ -133,25 +139,29 @@ def _tree_hashes(build: Path) -> dict:
     return out
 
 
-def kill_resume(work: Path, n: int, workers: int) -> dict:
-    """kill -9 a build of n docs once its filter stage finished, rerun it, compare with a full run."""
+def kill_resume(work: Path, n: int, workers: int, build_filters: bool = True) -> dict:
+    """kill -9 a build of n docs once its second stage finished, rerun it, compare with a full run."""
     reference = work / f"run-{n}-w{workers}" / "build"
     if not (reference / "manifest.json").is_file():
-        run_size(work, n, workers, ["build"])
+        run_size(work, n, workers, ["build"], build_filters=build_filters)
     recipe = reference.parent / "recipe.toml"
     out = work / f"killresume-{n}-w{workers}"
     _fresh(out)
     cmd = [*SCILOOM, "build", str(recipe), "--out", str(out), "--no-progress"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not (out / "02-filter" / "manifest.json").is_file():
+    second = json.loads((reference / "stages.json").read_text())[1]  # e.g. 02-filter
+    while not (out / second / "manifest.json").is_file():
         if proc.poll() is not None:
             raise SystemExit("the build ended before it could be killed")
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     _, status, usage = os.wait4(proc.pid, 0)
     killed_after = time.perf_counter() - start
-    finished = {p: p.stat().st_mtime_ns for p in (out / "02-filter").glob("docs/*.parquet")}
+    stages_done_names = stages_done(out)
+    finished = {
+        p: p.stat().st_mtime_ns for d in (out / f for f in stages_done(out)) for p in d.glob("docs/*.parquet")
+    }
     resumed = measure(cmd, work / "logs" / f"killresume-{n}.log")
     redone = [str(p) for p, t in finished.items() if p.stat().st_mtime_ns != t]
     same = _tree_hashes(out) == _tree_hashes(reference)
@@ -161,11 +171,18 @@ def kill_resume(work: Path, n: int, workers: int) -> dict:
         "killed_after_s": round(killed_after, 1),
         "killed_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "resume": resumed,
-        "filter_shards_rewritten": redone,
+        "killed_after_stage": second,
+        "finished_stages_at_kill": stages_done_names,
+        "finished_shards_rewritten": redone,
         "same_counts_and_hashes_as_uninterrupted": same,
     }
     print(json.dumps(result), flush=True)
     return result
+
+
+def stages_done(build: Path) -> list[str]:
+    """Stage folders of a (killed) build whose manifest was written."""
+    return sorted(p.parent.name for p in build.glob("[0-9][0-9]-*/manifest.json"))
 
 
 def slope(xs: list[float], ys: list[float]) -> float | None:
@@ -244,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--report", action="store_true", help="print the tables and write the plot")
     p.add_argument("--plot", type=Path, default=PLOT)
+    p.add_argument("--build-filters", choices=("on", "off"), default="on", help="the build's [filters] stage")
     args = p.parse_args(argv)
     results = json.loads(args.results.read_text()) if args.results.is_file() else {"runs": []}
     stages = [s for s in args.stages.split(",") if s]
@@ -260,9 +278,11 @@ def main(argv: list[str] | None = None) -> int:
 
     for n in [int(float(s)) for s in args.sizes.split(",") if s]:
         for w in [int(x) for x in args.workers.split(",")]:
-            run_size(args.work, n, w, stages, save)
+            run_size(args.work, n, w, stages, save, build_filters=args.build_filters == "on")
     if args.kill_resume:
-        results.setdefault("kill_resume", []).append(kill_resume(args.work, args.kill_resume, 2))
+        results.setdefault("kill_resume", []).append(
+            kill_resume(args.work, args.kill_resume, 2, args.build_filters == "on")
+        )
         args.results.write_text(json.dumps(results, indent=1) + "\n")
     if args.report:
         for extra in args.merge:

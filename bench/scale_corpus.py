@@ -133,9 +133,16 @@ def write_prompt_rows(path: Path, n: int, contaminated: int = 2, seed: int = 0) 
 
 
 def write_recipe(
-    path: Path, corpus: Path, prompts: Path | None, workers: int = 1, vocab_size: int = 2000, seed: int = 1234
+    path: Path,
+    corpus: Path,
+    prompts: Path | None,
+    workers: int = 1,
+    vocab_size: int = 2000,
+    seed: int = 1234,
+    filters: bool = True,
 ) -> Path:
-    """A build recipe over the corpus folder (and a prompt ingest source): every stage runs."""
+    """A build recipe over the corpus folder (and a prompt ingest source): every stage runs
+    (but the language/quality filter without `filters`)."""
     prompt_source = (
         f'\n[[sources]]\nname = "metamath"\nkind = "prompts"\nprompt_kind = "ingest"\npaths = ["{prompts}"]\n'
         if prompts
@@ -154,6 +161,7 @@ kind = "jsonl"
 paths = ["{corpus}"]
 {prompt_source}
 [filters]
+enabled = {"true" if filters else "false"}
 [dedup]
 [decontam]
 
