@@ -91,11 +91,30 @@ def hold_output(args: argparse.Namespace, argv: list[str] | None = None):
     from sciloom.corpus.jsonl_reader import ENV_MAX_DOCUMENT_MB
     from sciloom.corpus.output_folder import hold_output_folder
 
+    _refuse_out_holding_an_input(args)  # before --force could move the inputs aside
     command = shlex.join(["sciloom", *(argv if argv is not None else sys.argv[1:])])
     held = HeldOutput(hold_output_folder(args.out, command, force=getattr(args, "force", False)))
     if getattr(args, "max_document_mb", None) is not None:
         held.set_env(ENV_MAX_DOCUMENT_MB, repr(args.max_document_mb))
     return held
+
+
+def _refuse_out_holding_an_input(args: argparse.Namespace) -> None:
+    from sciloom.corpus.errors import UsageError
+
+    out = Path(args.out).resolve()
+    for item in [*(getattr(args, "inputs", None) or []), getattr(args, "recipe", None) or ""]:
+        name, sep, rest = str(item).partition("=")
+        candidates = [item] + ([rest] if sep and "/" not in name else [])  # mix's NAME=PATH
+        for candidate in candidates:
+            path = Path(candidate)
+            if not candidate or not path.exists():
+                continue
+            resolved = path.resolve()
+            if resolved == out or out in resolved.parents:
+                raise UsageError(
+                    f"--out {args.out} holds an input of this command ({item}); choose another folder"
+                )
 
 
 class HeldOutput:

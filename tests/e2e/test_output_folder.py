@@ -17,6 +17,7 @@ import pytest
 
 from sciloom.corpus.build import check_recipe_hash
 from sciloom.corpus.cli.main import main
+from sciloom.corpus.errors import UsageError
 from sciloom.corpus.output_folder import LOCK_NAME, MARKER_NAME, OutputLock, claim_output_folder
 from sciloom.corpus.shards import read_documents, shard_files
 
@@ -206,6 +207,23 @@ def test_a_build_in_progress_refuses_a_second_build_and_a_killed_holder_frees_th
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=60)
-    # The kernel dropped the dead holder's lock: the folder can be taken again at once.
-    with OutputLock(out, "test"):
-        pass
+    # The kernel drops the lock once the holder and its forked workers (which share the lock's
+    # open file) are gone: SIGKILL leaves them a moment to die, so try for a few seconds.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with OutputLock(out, "test"):
+                break
+        except UsageError:
+            assert time.monotonic() < deadline, "the killed holder's lock was never released"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("spelling", ["{docs}", "general={docs}"], ids=["path", "mix-name"])
+def test_force_never_moves_the_inputs_of_the_run_aside(spelling, tmp_path, docs, capsys):
+    folder = docs.parent  # the input lies in --out
+    before = snapshot(folder)
+    command = ["mix"] if spelling.startswith("general") else ["filter"]
+    assert main([*command, spelling.format(docs=docs), "--out", str(folder), "--force"]) == 2
+    assert "holds an input" in capsys.readouterr().err
+    assert snapshot(folder) == before
