@@ -123,6 +123,7 @@ class SynthStep(SciloomStep):
         finally:
             self._write_stats(rank, ctx, problems, failed)
             ctx.backend.close()
+            ctx.optimizer.close()
         if failed and failed > self.config.max_failed_share * problems:
             raise StageError(
                 f"synth {self.kind}: generation failed for {failed} of {problems} problems in task {rank} "
@@ -152,8 +153,13 @@ class SynthStep(SciloomStep):
         for (doc, problem), cands in zip(batch, candidates, strict=True):
             if any(c.error for c in cands):
                 failed += 1
-            for n, cand in enumerate(cands or [Candidate(error=f"{GENERATION_FAILED}: no candidate")]):
-                target = doc if n == 0 else self._copy(doc, f"{doc.id}{cand.suffix or f':{n}'}")
+            cands = cands or [Candidate(error=f"{GENERATION_FAILED}: no candidate")]
+            # copies first, from the problem's document as read: no candidate inherits another's
+            # metadata (its answer, its drop reason)
+            targets = [doc] + [
+                self._copy(doc, f"{doc.id}{c.suffix or f':{n}'}") for n, c in enumerate(cands) if n
+            ]
+            for n, (cand, target) in enumerate(zip(cands, targets, strict=True)):
                 if n == 0 and cand.suffix:
                     target.id = f"{doc.id}{cand.suffix}"
                 if n > 0:

@@ -59,6 +59,8 @@ def test_rft_keeps_one_correct_distinct_path_per_problem_and_drops_by_reason(
         k = oracle.questions.index(doc.text.split("\n\n")[0].removeprefix("Question: "))
         assert doc.text.endswith(f"The answer is {oracle.answers[k]}.")
         assert "<<" not in doc.text  # annotations removed from the reading text
+        assert "drop_reason" not in doc.metadata  # a sibling's drop does not leak into a kept record
+        assert doc.id.endswith(f":rft{doc.metadata['sample_index']}")
         prov = doc.metadata["provenance"]["synth"]
         assert prov["backend"] == "openai" and prov["model"] == "oracle" and prov["base_url"] == server.url
         assert prov["parent_problem_id"] == doc.metadata["parent_problem_id"]
