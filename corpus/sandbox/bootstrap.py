@@ -12,7 +12,10 @@ read). In order, before any of the program's code exists as code:
 3. The guards (a PEP 578 audit hook, the second layer): stop the interpreter at once
    (`os._exit`, so `try/except` cannot swallow it) on importing network modules, on starting
    processes, sending signals, raising rlimits, on ctypes calls, on writes outside the writable
-   folder and on reads outside it and the interpreter's own folders. The hook is a closure over
+   folder and on reads outside it and the interpreter's own folders, and keeps the current
+   directory inside the writable folder. Relative paths are judged from the writable folder's
+   top: an ancestor of the current directory and of every `dir_fd` folder, so a path that
+   leaves the folder from where the kernel starts also leaves it from there. The hook is a closure over
    functions captured here (patching `os._exit` or `os.lstat` afterwards changes nothing it
    uses), and nothing the program can reach by name refers to it.
 4. The program runs as a fresh `__main__` module.
@@ -129,10 +132,11 @@ def make_realpath():
         os.fsdecode,
     )
 
-    def realpath(path):
+    def realpath(path, base=None):
+        """Resolved from `base` (default: the current directory) when relative."""
         path = fsdecode(path)
         if not path.startswith("/"):
-            path = getcwd() + "/" + path
+            path = (base or getcwd()) + "/" + path
         todo = [p for p in path.split("/") if p]
         resolved, links = "", 0
         while todo:
@@ -164,7 +168,7 @@ def make_realpath():
 
 
 def install_guards(work_dir, read_roots):
-    realpath, isdir, exit_now, write = make_realpath(), os.path.isdir, os._exit, os.write
+    realpath, exit_now, write, stat_, is_dir = make_realpath(), os._exit, os.write, posix.stat, stat.S_ISDIR
     stdout_flush = sys.stdout.flush
     is_pathlike = (str, bytes, os.PathLike)
     fspath, fsdecode, readlink = os.fspath, os.fsdecode, posix.readlink
@@ -205,20 +209,34 @@ def install_guards(work_dir, read_roots):
         except (OSError, TypeError, ValueError):
             return "\0unknown-dir-fd"  # matches no allowed folder
 
+    def isdir(path):
+        try:
+            return is_dir(stat_(path).st_mode)
+        except OSError:
+            return False
+
+    def check_chdir(target):
+        if isinstance(target, int):
+            real = relative_to(".", target)
+        else:
+            real = realpath(fspath(target))  # from the real current directory, as the kernel does
+        if not under(realpath(real), (work,)):
+            stop("forbidden_operation", "os.chdir out of the work folder " + repr(target))
+
     def under(real, folders):
         return any(real == f or real.startswith(f + "/") for f in folders)
 
     def check_write(path, what):
         if isinstance(path, int):
             return
-        real = realpath(fspath(path))
+        real = realpath(fspath(path), work)
         if not (under(real, (work,)) or real in WRITABLE_FILES):
             stop("forbidden_write", what + " " + repr(path))
 
     def check_read(path, what):
         if path is None or isinstance(path, int):
             return
-        real = realpath(fspath(path))
+        real = realpath(fspath(path), work)
         if not (under(real, roots) or real in READABLE_FILES):
             stop("forbidden_read", what + " " + repr(path))
         if what == "open" and not under(real, (work,)) and isdir(real):
@@ -251,6 +269,8 @@ def install_guards(work_dir, read_roots):
                     continue
                 dir_fd = args[dir_fd_at] if dir_fd_at is not None and dir_fd_at < len(args) else None
                 check_write(relative_to(args[path_at], dir_fd), event)
+        elif event == "os.chdir" and args:
+            check_chdir(args[0])
         elif event in READ_EVENTS and args:
             check_read(args[0], event)
 

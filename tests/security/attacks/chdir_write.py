@@ -1,6 +1,6 @@
 """Leave the working directory, then write with a relative path."""
 
-# guards: forbidden_write
+# guards: forbidden_operation
 # kernel: nonzero_exit
 # kernel-error: Read-only file system
 import os
