@@ -270,3 +270,21 @@ def test_delimiters_in_code_blocks_and_tex2jax_ignore_stay_text() -> None:
     page = extract_page(f"<html><body><article>{PROSE}{body}{PROSE}</article></body></html>")
     assert [f.latex for f in page.formulas] == ["w"]
     assert "[tex]not math[/tex]" in page.text and "\\(x\\) and $$z$$" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("page", "kind", "at_least"),
+    [
+        ("math_img_1.html", "image", 186),  # WordPress latex.php images
+        ("math_img_3.html", "image", 18),  # mimeTeX forum images
+        ("math_mathhelpforum_1.html", "image", 11),  # CodeCogs images
+        ("math_katex_latex_2.html", "tex_script", 2),  # math/tex and math/tex; mode=display scripts
+        ("math_physicsforums_1.html", "bbcode", 10),  # [tex] / [itex]
+    ],
+)
+def test_real_shared_pages_keep_their_family_markup(
+    web_docs: dict, page: str, kind: str, at_least: int
+) -> None:
+    assert web_docs[page]["metadata"]["math"]["markup"].get(kind, 0) >= at_least, web_docs[page]["metadata"][
+        "math"
+    ]
