@@ -48,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         )
         k.add_argument("--layout", default=None, help="problem layout: gsm8k, math or auto (default)")
         k.add_argument(
+            "--unsafe-no-sandbox",
+            action="store_true",
+            help="rft: without an OS sandbox, check calculations with Python-level guards only",
+        )
+        k.add_argument(
             "--options", default=None, help="TOML file with SynthConfig fields (as [sources.options])"
         )
         k.add_argument(
@@ -85,6 +90,8 @@ def build_config(args: argparse.Namespace):
     ):
         if getattr(args, flag) is not None:
             backend[key] = getattr(args, flag)
+    if args.unsafe_no_sandbox:
+        table["unsafe_no_sandbox"] = True
     for flag in ("samples", "temperature", "top_p", "max_tokens", "layout"):
         if getattr(args, flag) is not None:
             table[flag] = getattr(args, flag)

@@ -163,6 +163,9 @@ class SynthConfig:
     """rft: sandbox limit for the calculation check (seconds)."""
     parallel: int = 4
     """rft: sandboxed programs run at once."""
+    unsafe_no_sandbox: bool = False
+    """rft: where there is no OS sandbox (bubblewrap), run the calculation checks with Python-level
+    guards only instead of refusing to start (docs/sandbox.md)."""
     batch_problems: int = 32
     """Problems handled together (one backend call per phase; more keeps a server busier)."""
     max_failed_share: float = 0.1

@@ -279,14 +279,24 @@ def run_synth_stage(
         from sciloom.corpus.synth.backends.vllm_offline import import_vllm
 
         import_vllm()  # a clear error before any task starts
+    sandbox = None
+    if kind == "rft":  # its calculation checks run in the sandbox: refuse at once without one
+        from sciloom.corpus.sandbox import sandbox_isolation
+
+        sandbox = sandbox_isolation(unsafe_no_sandbox=config.unsafe_no_sandbox)
     source = source or f"synth_{kind}"
     if kind == "opro":
         run = replace(run, tasks=1)  # the optimiser sees the whole dev split
     reader = ProblemReader(inputs, source)
     steps = [SynthStep(kind, config, run.seed, str(run.out_dir))]
-    return run_stage(
-        run, reader, steps, extra=lambda _: synth_extra(kind, config, Path(run.out_dir), run.seed)
-    )
+
+    def extra(_: StageManifest) -> dict:
+        out = synth_extra(kind, config, Path(run.out_dir), run.seed)
+        if sandbox is not None:
+            out["synth"]["sandbox"] = sandbox
+        return out
+
+    return run_stage(run, reader, steps, extra=extra)
 
 
 def with_cache_under(config: SynthConfig, base_dir: Path) -> SynthConfig:

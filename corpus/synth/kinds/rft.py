@@ -66,7 +66,8 @@ class RftKind(Kind):
                     pending.append((i, j, completion))
             out.append(row)
         verdicts = calculation_verdicts(
-            [t for _, _, t in pending], ExecutionLimits(c.sandbox_timeout_s, 512, c.parallel)
+            [t for _, _, t in pending],
+            ExecutionLimits(c.sandbox_timeout_s, 512, c.parallel, unsafe_no_sandbox=c.unsafe_no_sandbox),
         )
         kept: dict[int, set[tuple[str, ...]]] = {}
         for (i, j, completion), verdict in zip(pending, verdicts, strict=True):

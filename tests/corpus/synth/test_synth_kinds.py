@@ -67,6 +67,7 @@ def test_rft_keeps_one_correct_distinct_path_per_problem_and_drops_by_reason(
         assert prov["calls"]["solve"]["sampling"]["temperature"] == 0.7
         assert prov["prompt_template_sha256"] == m["extra"]["synth"]["prompt_template_sha256"]
     assert m["extra"]["synth"]["parameters"]["samples"] == 4
+    assert m["extra"]["synth"]["sandbox"]["isolation"] == "bwrap"  # the calculation checks ran isolated
     assert len(server.requests) == 4 * N
     solve = m["extra"]["synth"]["templates"]["solve_gsm8k"]
     assert solve.endswith("Q: {question}\nA:") and solve.count("Q: ") == 5  # 4 exemplars, as sent
