@@ -248,9 +248,11 @@ class PromptStep(SciloomStep):
         if reference is None or not isinstance(completions, list) or not completions:
             self.quarantine_document(doc, InputError("missing_field", "no completion or reference answer"))
             return []
+        # Copies are taken before `doc` is touched: a copy made later would inherit the first
+        # completion's text, answer or drop reason.
+        targets = [doc] + [self._copy(doc, f"{doc.id}:{n}") for n in range(1, len(completions))]
         out = []
-        for n, completion in enumerate(completions):
-            target = doc if n == 0 else self._copy(doc, f"{doc.id}:{n}")
+        for n, (target, completion) in enumerate(zip(targets, completions, strict=True)):
             if n > 0:
                 target.text = str(completion)
                 self.added(target, VARIANT)

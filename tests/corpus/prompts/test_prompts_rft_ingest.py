@@ -65,6 +65,21 @@ def test_rft_keeps_correct_completions_with_distinct_equation_lists(shared_data,
     assert all(doc.text.startswith("Question: ") and "<<" not in doc.text for doc in docs)
 
 
+def test_rft_copies_do_not_inherit_the_first_completions_drop(shared_data, tmp_path):
+    # The first sampled path is wrong (dropped), the second right: the kept copy must be clean.
+    rows = []
+    for row in sampled_completions(shared_data)[:5]:
+        wrong, right = row["completion"][2], row["completion"][0]
+        rows.append({**row, "completion": [wrong, right]})
+    path = write_jsonl(tmp_path / "samples.jsonl", rows)
+    manifest, docs = stage("rft", path, tmp_path / "rft")
+    assert manifest.totals.dropped_reasons == {"incorrect_answer": 5}
+    assert len(docs) == 5
+    for doc in docs:
+        assert "drop_reason" not in doc.metadata and doc.metadata["prompt_kind"] == "rft"
+        assert doc.text.startswith("Question: ")
+
+
 def test_equation_list_reads_annotations_or_plain_equations():
     assert equation_list("48/2 = <<48/2=24>>24 and <<48+24=72>>72") == ("48/2=24", "48+24=72")
     assert equation_list("She pays 3 x 4 = 12 dollars, then 12 + 5 = 17.") == ("3*4=12", "12+5=17")
