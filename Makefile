@@ -26,6 +26,7 @@ $(STAMP): pyproject.toml setup.py
 install: $(STAMP)
 
 demo: $(STAMP)
+	bash scripts/install-system-deps.sh sandbox
 	$(BIN)/sciloom build --out build/sample
 	$(BIN)/sciloom manifest show build/sample
 
