@@ -30,7 +30,7 @@ BOILERPLATE_ONLY = "boilerplate_only"
 SIZE_BINS = ((2, 2), (3, 3), (4, 7), (8, 15), (16, 1 << 62))
 
 
-REMOVED_FILE = "removed.npz"
+REMOVED_DIR = "removed"
 OFFSETS_FILE = "offsets.json"
 
 
@@ -54,13 +54,19 @@ class DedupDecisions:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         rows = np.asarray(sorted(self.removed), dtype=np.int64)
-        np.savez(
-            folder / REMOVED_FILE,
-            rows=rows - self.first_row,
-            reasons=np.asarray([self.removed[r][0] for r in rows], dtype=str),
-            clusters=np.asarray([self.ids[self.removed[r][1]] for r in rows], dtype=str),
-            sizes=np.asarray([self.removed[r][2] for r in rows], dtype=np.int64),
-        )
+        # One .npy per column, so a removal task can map them and read only its own row range.
+        target = folder / REMOVED_DIR
+        target.mkdir(exist_ok=True)
+        columns = {
+            "rows": rows - self.first_row,
+            "reasons": np.asarray([self.removed[r][0] for r in rows], dtype=str),
+            "clusters": np.asarray([self.ids[self.removed[r][1]] for r in rows], dtype=str),
+            "sizes": np.asarray([self.removed[r][2] for r in rows], dtype=np.int64),
+        }
+        for name, values in columns.items():
+            if not len(values):
+                values = np.zeros(0, dtype=np.int64 if name in ("rows", "sizes") else "<U1")
+            np.save(target / f"{name}.npy", values)
         with open(folder / "clusters.jsonl", "w", encoding="utf-8") as fh:
             for c in self.clusters:
                 fh.write(json.dumps(c, ensure_ascii=False) + "\n")
@@ -70,13 +76,25 @@ class DedupDecisions:
         return {frozenset(c["members"]) for c in self.clusters if c["kind"] == kind}
 
 
-def load_removed(folder: str | os.PathLike) -> dict[int, tuple[str, str, int]]:
-    """Input row (position over all inputs, in order) -> (reason, cluster id, cluster size)."""
-    with np.load(Path(folder) / REMOVED_FILE) as z:
-        return {
-            int(r): (str(reason), str(cluster), int(size))
-            for r, reason, cluster, size in zip(z["rows"], z["reasons"], z["clusters"], z["sizes"])
-        }
+def load_removed(
+    folder: str | os.PathLike, first: int = 0, end: int | None = None
+) -> dict[int, tuple[str, str, int]]:
+    """Input row (position over all inputs, in order) -> (reason, cluster id, cluster size), for
+    the rows in [first, end) (all by default). The columns are memory-mapped, so a task holds only
+    the decisions of its own rows."""
+    target = Path(folder) / REMOVED_DIR
+    rows = np.load(target / "rows.npy", mmap_mode="r")
+    lo, hi = 0, len(rows)
+    if first or end is not None:
+        lo, hi = np.searchsorted(rows, [first, end if end is not None else np.iinfo(np.int64).max])
+    cols = {
+        name: np.load(target / f"{name}.npy", mmap_mode="r")[lo:hi]
+        for name in ("reasons", "clusters", "sizes")
+    }
+    return {
+        int(r): (str(reason), str(cluster), int(size))
+        for r, reason, cluster, size in zip(rows[lo:hi], cols["reasons"], cols["clusters"], cols["sizes"])
+    }
 
 
 def save_offsets(folder: str | os.PathLike, offsets: list[int]) -> None:

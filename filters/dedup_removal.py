@@ -1,6 +1,6 @@
 """Pass 3 of dedup: the map step that applies the decisions, so the stage ledger balances.
 
-Reads the decisions of pass 2 (`removed.npz`: row -> reason, cluster id, cluster size; rows are
+Reads the decisions of pass 2 (`removed/*.npy`: row -> reason, cluster id, cluster size; rows are
 positions in the signature pass, task by task, `offsets.json`) once per worker, on first use, and
 drops each listed document with its reason, writing the cluster id (the
 kept document's id) and size into the dropped record's metadata (visible in exclusion dumps and
@@ -43,20 +43,24 @@ class DedupRemovalFilter(SciloomStep):
         self._offsets: list[int] = []
         self._boilerplate: np.ndarray | None = None
 
-    def _load(self) -> None:
+    def _load(self, rank: int) -> None:
         if self._removed is None:
-            self._removed = load_removed(self.decisions_dir)
             self._offsets = load_offsets(self.decisions_dir)
+            if rank + 1 >= len(self._offsets):
+                raise StageError(
+                    f"dedup removal: task {rank} has no signatures (run with the signature tasks)"
+                )
+            # only this task's rows: the whole corpus's decisions would not fit every task at scale
+            self._removed = load_removed(self.decisions_dir, self._offsets[rank], self._offsets[rank + 1])
             path = Path(self.decisions_dir) / BOILERPLATE_FILE
             self._boilerplate = np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64)
 
     def process(self, data: Iterable[Document], rank: int, world_size: int) -> Iterable[Document]:
-        self._load()
+        self._removed = None  # a worker may run several tasks
+        self._load(rank)
         assert self._removed is not None and self._boilerplate is not None
         dropped_dir = Path(self.decisions_dir) / DROPPED_DIR
         dropped_dir.mkdir(parents=True, exist_ok=True)
-        if rank + 1 >= len(self._offsets):
-            raise StageError(f"dedup removal: task {rank} has no signatures (run with the signature tasks)")
         with open(dropped_dir / f"{rank:05d}.jsonl", "w", encoding="utf-8") as log:
             yield from self._apply(data, log, self._offsets[rank], self._offsets[rank + 1])
 

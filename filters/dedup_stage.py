@@ -7,7 +7,7 @@ Dedup needs a global view, so unlike a map stage it runs in passes that all writ
    datatrove's stage 1 per task (`datatrove_minhash.py`);
 2. clusters: exact groups, then candidate pairs (sort-based banding, datatrove's bucket files, or
    datasketch's LSH against a stored index), verified and clustered by `dedup_clusters.decide`;
-   decisions land in `minhash/removed.npz` (keyed by input row), every cluster in `minhash/clusters.jsonl`;
+   decisions land in `minhash/removed/` (keyed by input row), every cluster in `minhash/clusters.jsonl`;
 3. removal: every dropped document is counted with its reason (`exact_duplicate`,
    `near_duplicate`, `boilerplate_only`) in the manifest: on whole Arrow tables
    (`dedup_write.py`) in the local and incremental modes, through `run_stage` with

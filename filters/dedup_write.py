@@ -243,13 +243,12 @@ def _run_job(job: RemovalJob) -> ShardResult:
         path = Path(job.decisions_dir) / BOILERPLATE_FILE
         _worker_state.update(
             dir=job.decisions_dir,
-            removed=load_removed(job.decisions_dir),
             boilerplate=np.load(path) if path.is_file() else np.zeros(0, dtype=np.int64),
         )
-        _worker_state["rows"] = np.asarray(sorted(_worker_state["removed"]), dtype=np.int64)
-    return remove_from_shard(
-        job, _worker_state["removed"], _worker_state["rows"], _worker_state["boilerplate"]
-    )
+    # only this file's decisions (memory-mapped columns): memory does not grow with the corpus
+    removed = load_removed(job.decisions_dir, job.first_row, job.first_row + job.num_rows)
+    rows = np.asarray(sorted(removed), dtype=np.int64)
+    return remove_from_shard(job, removed, rows, _worker_state["boilerplate"])
 
 
 def write_dedup_stage(

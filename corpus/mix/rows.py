@@ -47,6 +47,8 @@ class MixRow:
 
 def _json_object(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
+        if value == "{}" or value == EMPTY_PROVENANCE:  # what the stages write for empty fields
+            return {} if value == "{}" else {"stages": []}
         return json.loads(value) if value else {}
     return dict(value or {})
 
