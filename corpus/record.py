@@ -57,6 +57,20 @@ def provenance_of(doc: Document) -> dict[str, Any]:
     return prov
 
 
+def copy_document(doc: Document, new_id: str) -> Document:
+    """A new record with `doc`'s text, source, url and metadata, and a deep copy of its provenance:
+    the variants a prompt or synth step derives from one input row."""
+    meta = {k: v for k, v in doc.metadata.items() if k not in ("source", "url", "provenance")}
+    return make_document(
+        new_id,
+        doc.text,
+        source_of(doc),
+        url=doc.metadata.get("url"),
+        metadata=meta,
+        provenance=json.loads(json.dumps(provenance_of(doc))),
+    )
+
+
 def stage_metadata(doc: Document) -> dict[str, Any]:
     """Metadata without the reserved record keys."""
     return {k: v for k, v in doc.metadata.items() if k not in RESERVED_KEYS}

@@ -13,7 +13,6 @@ completions in one row) are announced with `added(doc, "variant")`.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
@@ -29,7 +28,7 @@ from sciloom.corpus.prompts.config import KINDS, PromptsConfig
 from sciloom.corpus.prompts.execution import EXECUTING_KINDS, ExecutionLimits, run_programs
 from sciloom.corpus.prompts.formatting import Draft, FormatError, Formatter
 from sciloom.corpus.prompts.problems import parse_problem
-from sciloom.corpus.record import make_document, provenance_of, source_of
+from sciloom.corpus.record import copy_document, make_document
 from sciloom.corpus.sandbox import sandbox_isolation
 from sciloom.corpus.shards import quarantine_problem
 from sciloom.corpus.stage import StageRun, run_stage
@@ -212,7 +211,7 @@ class PromptStep(SciloomStep):
         out = []
         base_id = str(doc.id)
         for n, draft in enumerate(drafts):
-            target = doc if n == 0 else self._copy(doc, f"{base_id}{draft.suffix}")
+            target = doc if n == 0 else copy_document(doc, f"{base_id}{draft.suffix}")
             if n == 0 and draft.suffix:
                 target.id = f"{base_id}{draft.suffix}"
             target.text = draft.text
@@ -223,17 +222,6 @@ class PromptStep(SciloomStep):
                 self.added(target, VARIANT)
             out.append((target, draft))
         return out
-
-    def _copy(self, doc: Document, new_id: str) -> Document:
-        meta = {k: v for k, v in doc.metadata.items() if k not in ("source", "url", "provenance")}
-        return make_document(
-            new_id,
-            doc.text,
-            source_of(doc),
-            url=doc.metadata.get("url"),
-            metadata=meta,
-            provenance=json.loads(json.dumps(provenance_of(doc))),
-        )
 
     def _rft(self, doc: Document, row: dict | None, selector: RftSelector) -> list[tuple[Document, None]]:
         cfg = self.config
@@ -250,7 +238,7 @@ class PromptStep(SciloomStep):
             return []
         # Copies are taken before `doc` is touched: a copy made later would inherit the first
         # completion's text, answer or drop reason.
-        targets = [doc] + [self._copy(doc, f"{doc.id}:{n}") for n in range(1, len(completions))]
+        targets = [doc] + [copy_document(doc, f"{doc.id}:{n}") for n in range(1, len(completions))]
         out = []
         for n, (target, completion) in enumerate(zip(targets, completions, strict=True)):
             if n > 0:

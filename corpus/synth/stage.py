@@ -29,7 +29,7 @@ from datatrove.data import Document
 from sciloom.corpus.errors import InputError, StageError, UsageError
 from sciloom.corpus.prompts.problems import parse_problem
 from sciloom.corpus.prompts.stage import MALFORMED_ROW, ROW, ProblemReader
-from sciloom.corpus.record import make_document, provenance_of, source_of
+from sciloom.corpus.record import copy_document, provenance_of
 from sciloom.corpus.stage import StageRun, run_stage
 from sciloom.corpus.step import SciloomStep
 from sciloom.corpus.synth.config import KINDS, SynthConfig
@@ -157,7 +157,7 @@ class SynthStep(SciloomStep):
             # copies first, from the problem's document as read: no candidate inherits another's
             # metadata (its answer, its drop reason)
             targets = [doc] + [
-                self._copy(doc, f"{doc.id}{c.suffix or f':{n}'}") for n, c in enumerate(cands) if n
+                copy_document(doc, f"{doc.id}{c.suffix or f':{n}'}") for n, c in enumerate(cands) if n
             ]
             for n, (cand, target) in enumerate(zip(cands, targets, strict=True)):
                 if n == 0 and cand.suffix:
@@ -180,17 +180,6 @@ class SynthStep(SciloomStep):
                     target.text = cand.text
                     yield target
         return failed
-
-    def _copy(self, doc: Document, new_id: str) -> Document:
-        meta = {k: v for k, v in doc.metadata.items() if k not in ("source", "url", "provenance")}
-        return make_document(
-            new_id,
-            doc.text,
-            source_of(doc),
-            url=doc.metadata.get("url"),
-            metadata=meta,
-            provenance=json.loads(json.dumps(provenance_of(doc))),
-        )
 
     def _write_stats(self, rank: int, ctx: SynthContext, problems: int, failed: int) -> None:
         folder = Path(self.out_dir) / STATS_DIR
