@@ -134,7 +134,8 @@ def _tree_hashes(build: Path) -> dict:
                 "sources": d["sources"],
                 "shards": [(x["path"], x["sha256"]) for x in d["shards"]],
             }
-    for p in sorted(build.glob("*-tokenize/tokens/*")):
+    # .bin/.idx only: the tokenizer.meta.json copied beside them names its inputs by absolute path
+    for p in sorted([*build.glob("*-tokenize/tokens/*.bin"), *build.glob("*-tokenize/tokens/*.idx")]):
         out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
 
