@@ -24,6 +24,7 @@ and the math pages of pages/ and pages-extra/, `--crawl-pages` in all, at each m
 the CLI with its default raw-HTML prefilter. Its pages/s is compared with the CLI's rate on the
 math pages above. At a math share p the ratio cannot exceed 1/p (the math pages alone take
 p/rate of the time), so 10x needs p < 0.1.
+It also lists the math pages (pages/, pages-extra/, tests/data/web-wild) the prefilter would drop.
 
 Recall comes from the data folder's own scorer (`score_recall.py`). Speed is pages per CPU-second
 of the process that did the work (children included for the CLI), so other load on a shared
@@ -161,6 +162,23 @@ def crawl_mix(webmath: Path, extra: list[Path], dest: Path, total: int, share: f
     }
 
 
+def prefilter_losses(webmath: Path) -> list[str]:
+    """Math pages the raw-HTML prefilter would drop, per test set (the issue's goal is none)."""
+    from sciloom.corpus.web.prefilter import has_math_markers
+
+    sets = {
+        "shared pages/": webmath / "pages",
+        "shared pages-extra/": webmath / "pages-extra",
+        "tests/data/web-wild": REPO / "tests" / "data" / "web-wild" / "pages",
+    }
+    out = []
+    for name, folder in sets.items():
+        pages = sorted(p for p in folder.rglob("*.htm*") if p.is_file())
+        lost = [p.name for p in pages if not has_math_markers(p.read_bytes())]
+        out.append(f"{name} {len(lost)} of {len(pages)}" + (f" ({', '.join(lost)})" if lost else ""))
+    return out
+
+
 def run_in_process(pages: list[Path], extract, out: Path) -> dict[str, float]:
     datas = [p.read_bytes() for p in pages]
     extract(decode_like_datatrove(datas[0]))  # warm-up: imports and lazy models, not timed
@@ -289,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{c['non_math_passing']} | {c['math_rejected']} | {c['bytes'] / 1e6:.1f} | {rate:.1f} | "
                 f"{args.crawl_pages / c['wall']:.1f} | {rate / math_rate:.1f}x |"
             )
+        lines += ["", "math pages the prefilter drops: " + "; ".join(prefilter_losses(args.webmath))]
     table = "\n".join(lines)
     print(table)
     if args.append:
