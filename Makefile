@@ -44,7 +44,7 @@ system:
 	bash scripts/slurm-local.sh start
 
 test: $(STAMP) lint system
-	. .slurm/env && $(BIN)/python -m pytest -q --timeout=900 $(PYTEST_ARGS)
+	. $${SCILOOM_SLURM_DIR:-.slurm}/env && $(BIN)/python -m pytest -q --timeout=900 $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
